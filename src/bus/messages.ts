@@ -1,0 +1,60 @@
+import type { Sample } from '../series/series.js';
+
+/** Every actor's inbox. An actor reads only its own inbox and writes only messages. */
+export const INBOXES = ['collector', 'anomaly-detector', 'predictive-analyzer', 'alert-manager', 'notifier', 'automation'] as const;
+export type InboxName = (typeof INBOXES)[number];
+
+/** Why a notification is being sent, in Alertmanager's vocabulary. */
+export type AlertStatus = 'firing' | 'resolved';
+
+/** One alert as it leaves the alert manager: Alertmanager's webhook alert shape plus Vigil's fields. */
+export interface AlertPayload {
+  fingerprint: string;
+  status: AlertStatus;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  value?: number;
+}
+
+/**
+ * Message payloads by type. Version 1 of the wire format: add new types or optional fields,
+ * never change the meaning of an existing one.
+ */
+export interface MessagePayloads {
+  /** A batch of samples from a source (collector or push ingest). */
+  samples: { source: string; samples: Sample[] };
+  /** A durable timer for one alert: fires at `deadline` (epoch ms) and is stale if the alert moved on. */
+  'alert.timer': { fingerprint: string; deadline: number; timer: 'for' | 'keep_firing' };
+  /** An alert changed state in a way receivers hear about. */
+  'alert.notify': { alert: AlertPayload; rule: string; receiver?: string };
+  /** A durable retry of one outbox delivery. */
+  'delivery.retry': { deliveryId: string };
+}
+
+export type MessageType = keyof MessagePayloads;
+
+export interface Envelope<T extends MessageType = MessageType> {
+  /** Unique and stable: re-sending the same id is deduplicated, handlers use it for idempotency. */
+  id: string;
+  type: T;
+  /** Ordering and partition key (e.g. the series id); messages with one key stay in order. */
+  key?: string;
+  /** Creation time, epoch ms: used for end-to-end latency. */
+  ts: number;
+  payload: MessagePayloads[T];
+}
+
+/** Which inboxes receive each message type. The only place that knows who listens to what. */
+export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
+  samples: ['alert-manager', 'anomaly-detector', 'predictive-analyzer'],
+  'alert.timer': ['alert-manager'],
+  'alert.notify': ['notifier'],
+  'delivery.retry': ['notifier'],
+};
+
+export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {
+  return key === undefined ? { id, type, ts, payload } : { id, type, key, ts, payload };
+}

@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
+
+/** A configuration error: names the file, the path inside it and what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: { path: string; line?: number; message: string }[],
+  ) {
+    super(problems.map((p) => `${file}${p.line ? `:${p.line}` : ''}: ${p.path || '(root)'}: ${p.message}`).join('\n'));
+  }
+}
+
+type Section<K extends keyof RawConfig> = NonNullable<RawConfig[K]>;
+
+/** The validated configuration, every section present with defaults applied. */
+export interface VigilConfig {
+  file: string;
+  baseDir: string;
+  server: Section<'server'>;
+  auth: Section<'auth'>;
+  transport: Section<'transport'>;
+  store: Section<'store'>;
+  log: Section<'log'>;
+  collector: Section<'collector'>;
+  rules: Section<'rules'>;
+  notifier: Section<'notifier'>;
+}
+
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier'] as const;
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: false }));
+const validate = ajv.compile<RawConfig>(ConfigSchema);
+
+const ENV_REF = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function jsonPointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+function displayPath(path: readonly (string | number)[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+function lineOf(doc: Document, counter: LineCounter, path: readonly (string | number)[]): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string value; `$$` is a literal `$`. */
+function interpolate(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, problems: { path: (string | number)[]; message: string }[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (whole, name: string | undefined, fallback: string | undefined) => {
+      if (whole === '$$') return '$';
+      const v = env[name as string];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      problems.push({ path, message: `environment variable ${name} is not set` });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], env, problems));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, [...path, k], env, problems)]));
+  }
+  return value;
+}
+
+function ajvMessage(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') return `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  if (e.keyword === 'required') return `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+  if (e.keyword === 'pattern' && String(e.params && (e.params as { pattern: string }).pattern).includes('ms|s|m|h')) return 'must be a duration such as 30s, 5m or 1h';
+  if (e.keyword === 'const') return `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+  return e.message ?? 'is invalid';
+}
+
+/** Ajv reports every branch of a union; keep the errors of the branch that got furthest. */
+function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
+  const deepest = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
+    const list = deepest.get(e.instancePath) ?? [];
+    list.push(e);
+    deepest.set(e.instancePath, list);
+  }
+  const paths = [...deepest.keys()];
+  const leaves = paths.filter((p) => !paths.some((q) => q !== p && q.startsWith(`${p}/`)));
+  const out: ErrorObject[] = [];
+  for (const p of leaves) {
+    const list = deepest.get(p) ?? [];
+    // Within a union, a wrong `kind` literal is noise when another branch matched the kind.
+    const nonKind = list.filter((e) => !(e.keyword === 'const' && e.schemaPath.includes('/kind/')));
+    out.push(...(nonKind.length ? nonKind : list.slice(0, 1)));
+  }
+  return out;
+}
+
+function checkSemantics(config: VigilConfig): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const seen = new Set<string>();
+  config.rules.forEach((rule, i) => {
+    if (seen.has(rule.name)) problems.push({ path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
+    seen.add(rule.name);
+  });
+  const receivers = new Set(config.notifier.receivers.map((r) => r.name));
+  if (!receivers.has(config.notifier.default_receiver)) {
+    problems.push({ path: ['notifier', 'default_receiver'], message: `no receiver named "${config.notifier.default_receiver}"` });
+  }
+  if (config.transport.kind === 'bullmq' && !config.transport.redis_url) {
+    problems.push({ path: ['transport', 'redis_url'], message: 'required when transport.kind is bullmq' });
+  }
+  if (config.store.kind === 'mongodb' && !config.store.mongodb_url) {
+    problems.push({ path: ['store', 'mongodb_url'], message: 'required when store.kind is mongodb' });
+  }
+  config.collector.sources.forEach((s, i) => {
+    if (s.kind === 'sql' && !s.query && !s.listen) problems.push({ path: ['collector', 'sources', i], message: 'a sql source needs a query, a listen channel, or both' });
+  });
+  // Secrets given as files must be readable now, so a bad path fails validation rather than the first page.
+  const checkSecret = (value: SecretValue | undefined, path: (string | number)[]) => {
+    if (value && typeof value === 'object') {
+      try {
+        readSecret(value, config.baseDir);
+      } catch (err) {
+        problems.push({ path, message: (err as Error).message });
+      }
+    }
+  };
+  config.auth.tokens.forEach((t, i) => checkSecret(t.token, ['auth', 'tokens', i, 'token']));
+  checkSecret(config.store.mongodb_url, ['store', 'mongodb_url']);
+  config.collector.sources.forEach((s, i) => {
+    if (s.kind === 'prometheus') checkSecret(s.bearer_token, ['collector', 'sources', i, 'bearer_token']);
+    if (s.kind === 'sql') checkSecret(s.url, ['collector', 'sources', i, 'url']);
+  });
+  config.notifier.receivers.forEach((r, i) => {
+    if (r.kind === 'webhook') checkSecret(r.hmac_secret, ['notifier', 'receivers', i, 'hmac_secret']);
+  });
+  return problems;
+}
+
+/** Parses, interpolates and validates a config text. `file` is used for messages and relative paths. */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): VigilConfig {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(file, doc.errors.map((e) => ({ path: '', line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] ?? e.message })));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, [{ path: '', line: 1, message: 'the top level must be a mapping' }]);
+
+  const envProblems: { path: (string | number)[]; message: string }[] = [];
+  const data = interpolate(raw, [], env, envProblems) as Record<string, unknown>;
+  const toProblem = (p: { path: (string | number)[]; message: string }) => ({ path: displayPath(p.path), line: lineOf(doc, counter, p.path), message: p.message });
+  if (envProblems.length) throw new ConfigError(file, envProblems.map(toProblem));
+
+  for (const s of SECTIONS) if (data[s] === undefined) data[s] = {};
+  if (data.rules === undefined) data.rules = [];
+  if (!validate(data)) {
+    throw new ConfigError(file, relevantErrors(validate.errors ?? []).map((e) => toProblem({ path: jsonPointerToPath(e.instancePath), message: ajvMessage(e) })));
+  }
+  const config = { ...(data as unknown as Omit<VigilConfig, 'file' | 'baseDir'>), file, baseDir: dirname(resolve(file)) } as VigilConfig;
+  const semantic = checkSemantics(config);
+  if (semantic.length) throw new ConfigError(file, semantic.map(toProblem));
+  return config;
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): VigilConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  return parseConfig(text, file, env);
+}
+
+/** Resolves a secret: the interpolated string itself, or the trimmed content of the named file. */
+export function readSecret(value: SecretValue, baseDir: string): string {
+  if (typeof value === 'string') return value;
+  const path = isAbsolute(value.file) ? value.file : resolve(baseDir, value.file);
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`cannot read secret file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** A path from the config, relative to the config file's folder. */
+export function configPath(config: VigilConfig, path: string): string {
+  return isAbsolute(path) ? path : resolve(config.baseDir, path);
+}

@@ -1,0 +1,30 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Vigil's own Prometheus metrics. One instance per daemon (tests make their own), passed to the
+ * components that record into it.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vigil_process_' });
+  return {
+    registry,
+    samplesIngested: new Counter({ name: 'vigil_samples_ingested_total', help: 'Samples accepted, by source.', labelNames: ['source'], registers: [registry] }),
+    samplesRejected: new Counter({ name: 'vigil_samples_rejected_total', help: 'Samples rejected, by source and reason.', labelNames: ['source', 'reason'], registers: [registry] }),
+    sourceErrors: new Counter({ name: 'vigil_source_errors_total', help: 'Failed collections (bad responses, unreachable sources), by source and reason.', labelNames: ['source', 'reason'], registers: [registry] }),
+    messagesHandled: new Counter({ name: 'vigil_messages_handled_total', help: 'Messages handled by an actor, by outcome.', labelNames: ['actor', 'type', 'outcome'], registers: [registry] }),
+    handlerSeconds: new Histogram({
+      name: 'vigil_message_handling_seconds', help: 'Time an actor spends handling one message.', labelNames: ['actor', 'type'], registers: [registry],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    }),
+    queueDepth: new Gauge({ name: 'vigil_queue_depth', help: 'Messages waiting in an actor inbox.', labelNames: ['actor'], registers: [registry] }),
+    apiErrors: new Counter({ name: 'vigil_api_rejected_requests_total', help: 'API requests rejected, by reason.', labelNames: ['reason'], registers: [registry] }),
+    ruleEvaluations: new Counter({ name: 'vigil_rule_evaluations_total', help: 'Rule evaluations.', labelNames: ['rule'], registers: [registry] }),
+    alertsActive: new Gauge({ name: 'vigil_alerts', help: 'Alerts by state.', labelNames: ['state'], registers: [registry] }),
+    notifications: new Counter({ name: 'vigil_notifications_total', help: 'Notification attempts, by receiver and outcome.', labelNames: ['receiver', 'outcome'], registers: [registry] }),
+    configReloadSuccess: new Gauge({ name: 'vigil_config_last_reload_successful', help: '1 if the last config reload succeeded.', registers: [registry] }),
+    configReloadTime: new Gauge({ name: 'vigil_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config reload.', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
