@@ -24,7 +24,9 @@ export interface AlertPayload {
  * never change the meaning of an existing one.
  */
 export interface MessagePayloads {
-  /** A batch of samples from a source (collector or push ingest). */
+  /** Samples pushed over the API, parsed but not yet checked for order: the collector admits them. */
+  'samples.push': { source: string; samples: Sample[] };
+  /** A batch of admitted samples from a source, in time order per series. */
   samples: { source: string; samples: Sample[] };
   /** A durable timer for one alert: fires at `deadline` (epoch ms) and is stale if the alert moved on. */
   'alert.timer': { fingerprint: string; deadline: number; timer: 'for' | 'keep_firing' };
@@ -49,6 +51,7 @@ export interface Envelope<T extends MessageType = MessageType> {
 
 /** Which inboxes receive each message type. The only place that knows who listens to what. */
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
+  'samples.push': ['collector'],
   samples: ['alert-manager', 'anomaly-detector', 'predictive-analyzer'],
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier'],
