@@ -52,7 +52,8 @@ export interface Envelope<T extends MessageType = MessageType> {
 /** Which inboxes receive each message type. The only place that knows who listens to what. */
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'samples.push': ['collector'],
-  samples: ['alert-manager', 'anomaly-detector', 'predictive-analyzer'],
+  // The detector and analyzer inboxes join when those actors ship: an inbox nobody consumes only grows.
+  samples: ['alert-manager'],
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier'],
   'delivery.retry': ['notifier'],

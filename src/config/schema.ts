@@ -47,8 +47,12 @@ export const AuthSchema = Strict(
       ),
       { default: [] },
     ),
+    bootstrap_token_file: Type.String({
+      default: 'data/admin.token',
+      description: 'When no tokens are configured, an admin token is generated into this file (mode 0600) on first start, so the API is never open.',
+    }),
   },
-  'Bearer tokens for the API. With none configured, the API refuses every request (only /healthz, /readyz, /metrics stay open).',
+  'Bearer tokens for the API (/healthz, /readyz and /metrics need none).',
 );
 
 export const TransportSchema = Strict(
@@ -59,6 +63,7 @@ export const TransportSchema = Strict(
     }),
     redis_url: Type.Optional(Type.String({ description: 'Redis URL for bullmq, e.g. redis://127.0.0.1:6379/0.' })),
     prefix: Type.String({ default: 'vigil', description: 'Key prefix, so several Vigil deployments can share one Redis.' }),
+    journal_path: Type.String({ default: 'data/queue.db', description: 'local: file journaling queued messages so they survive a crash (relative to the config file).' }),
     partitions: Type.Record(Type.String(), Type.Integer({ minimum: 1, maximum: 1024 }), {
       default: {},
       description: 'Partitions per inbox (default 1). Messages with the same key (series) go to the same partition, in order.',

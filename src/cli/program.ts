@@ -1,0 +1,13 @@
+import { Command } from 'commander';
+import { runCommand } from './run.js';
+import { schemaCommand } from './schema.js';
+import { validateCommand } from './validate.js';
+
+export function createProgram(): Command {
+  const program = new Command('vigil')
+    .description('Vigil: watches metrics, learns normal, warns before things break, pages the right person.')
+    .version('0.1.0')
+    .showHelpAfterError();
+  for (const command of [runCommand(), validateCommand(), schemaCommand()]) program.addCommand(command);
+  return program;
+}
