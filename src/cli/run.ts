@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { INBOXES, type InboxName } from '../bus/messages.js';
-import { startDaemon, type Shard } from '../app/daemon.js';
+import type { Shard } from '../app/daemon.js';
 import { ConfigError } from '../config/load.js';
 
 function parseActors(value: string): InboxName[] {
@@ -28,6 +28,8 @@ export function runCommand(): Command {
     .option('--shard <index/count>', 'take partitions p with p % count == index of each partitioned inbox (several processes on bullmq)', parseShard)
     .addHelpText('after', '\nSignals: SIGHUP reloads the config (an invalid file is rejected, the old config keeps running); SIGTERM drains and exits.')
     .action(async (opts: { config: string; actors?: InboxName[]; shard?: Shard }) => {
+      // Loaded here so that light commands (validate, schema, --help) don't load the whole daemon.
+      const { startDaemon } = await import('../app/daemon.js');
       let daemon;
       try {
         daemon = await startDaemon({ configFile: opts.config, ...(opts.actors ? { actors: opts.actors } : {}), ...(opts.shard ? { shard: opts.shard } : {}) });

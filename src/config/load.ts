@@ -35,7 +35,7 @@ export interface VigilConfig {
 const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: false }));
+const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
 const validate = ajv.compile<RawConfig>(ConfigSchema);
 
 const ENV_REF = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -84,6 +84,12 @@ function ajvMessage(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
   if (e.keyword === 'required') return `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
   if (e.keyword === 'pattern' && String(e.params && (e.params as { pattern: string }).pattern).includes('ms|s|m|h')) return 'must be a duration such as 30s, 5m or 1h';
+  if (e.keyword === 'discriminator') {
+    const { tag, tagValue } = e.params as { tag: string; tagValue: unknown };
+    const kinds = ((e.parentSchema as { oneOf?: { properties?: Record<string, { const?: string }> }[] }).oneOf ?? []).map((m) => m.properties?.[tag]?.const);
+    return tagValue === undefined ? `missing required field "${tag}"` : `unknown ${tag} ${JSON.stringify(tagValue)} (expected one of ${kinds.join(', ')})`;
+  }
+  if (e.keyword === 'enum') return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   if (e.keyword === 'const') return `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
   return e.message ?? 'is invalid';
 }
@@ -156,7 +162,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
-    throw new ConfigError(file, doc.errors.map((e) => ({ path: '', line: e.linePos?.[0]?.line, message: e.message.split('\n')[0] ?? e.message })));
+    throw new ConfigError(file, doc.errors.map((e) => ({ path: '', line: counter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] ?? e.message })));
   }
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, [{ path: '', line: 1, message: 'the top level must be a mapping' }]);
@@ -169,7 +175,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const s of SECTIONS) if (data[s] === undefined) data[s] = {};
   if (data.rules === undefined) data.rules = [];
   if (!validate(data)) {
-    throw new ConfigError(file, relevantErrors(validate.errors ?? []).map((e) => toProblem({ path: jsonPointerToPath(e.instancePath), message: ajvMessage(e) })));
+    const pathOf = (e: ErrorObject) => [...jsonPointerToPath(e.instancePath), ...(e.keyword === 'discriminator' ? [(e.params as { tag: string }).tag] : [])];
+    throw new ConfigError(file, relevantErrors(validate.errors ?? []).map((e) => toProblem({ path: pathOf(e), message: ajvMessage(e) })));
   }
   const config = { ...(data as unknown as Omit<VigilConfig, 'file' | 'baseDir'>), file, baseDir: dirname(resolve(file)) } as VigilConfig;
   const semantic = checkSemantics(config);
@@ -194,7 +201,7 @@ export function readSecret(value: SecretValue, baseDir: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new Error(`cannot read secret file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot read secret file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnion } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../series/duration.js';
 
 /**
@@ -22,6 +22,17 @@ const Secret = Type.Union(
   { description: 'A secret: `${ENV_VAR}` or `{ file: /run/secrets/name }`.' },
 );
 
+/**
+ * A union told apart by its `kind` field. Ajv's discriminator validates only the named branch, so
+ * defaults inside it apply and errors point at that branch instead of at every alternative.
+ */
+const KindUnion = <T extends TSchema[]>(members: [...T], description: string) =>
+  Type.Unsafe<Static<TUnion<T>>>({ type: 'object', description, required: ['kind'], discriminator: { propertyName: 'kind' }, oneOf: members });
+
+/** A string from a fixed set: one `enum`, so an error lists the choices once. */
+const OneOf = <const V extends readonly string[]>(values: V, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...options });
+
 const Strict = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, description });
 
@@ -40,7 +51,7 @@ export const AuthSchema = Strict(
       Strict(
         {
           name: Type.String({ minLength: 1 }),
-          role: Type.Union([Type.Literal('viewer'), Type.Literal('responder'), Type.Literal('admin')]),
+          role: OneOf(['viewer', 'responder', 'admin']),
           token: Secret,
         },
         'An API token and the role it grants.',
@@ -57,7 +68,7 @@ export const AuthSchema = Strict(
 
 export const TransportSchema = Strict(
   {
-    kind: Type.Union([Type.Literal('local'), Type.Literal('bullmq')], {
+    kind: OneOf(['local', 'bullmq'], {
       default: 'local',
       description: 'local: in-process queues journaled in the data directory; bullmq: Redis queues shared by several processes.',
     }),
@@ -74,7 +85,7 @@ export const TransportSchema = Strict(
 
 export const StoreSchema = Strict(
   {
-    kind: Type.Union([Type.Literal('embedded'), Type.Literal('mongodb')], { default: 'embedded' }),
+    kind: OneOf(['embedded', 'mongodb'], { default: 'embedded' }),
     path: Type.String({ default: 'data/vigil.db', description: 'Embedded store file (SQLite), relative to the config file.' }),
     mongodb_url: Type.Optional(Secret),
     database: Type.String({ default: 'vigil' }),
@@ -134,13 +145,13 @@ const SqlSource = Strict(
 
 export const CollectorSchema = Strict(
   {
-    sources: Type.Array(Type.Union([HostSource, PrometheusSource, SqlSource]), { default: [] }),
+    sources: Type.Array(KindUnion([HostSource, PrometheusSource, SqlSource], 'A source: kind host, prometheus or sql.'), { default: [] }),
     batch_size: Type.Integer({ minimum: 1, default: 1000, description: 'Samples per message.' }),
   },
   'Where samples come from. Push ingest (POST /api/v1/samples) is always on.',
 );
 
-const Comparison = Type.Union(['>', '>=', '<', '<=', '==', '!='].map((op) => Type.Literal(op)));
+const Comparison = OneOf(['>', '>=', '<', '<=', '==', '!=']);
 
 export const ThresholdRuleSchema = Strict(
   {
@@ -152,7 +163,7 @@ export const ThresholdRuleSchema = Strict(
     value: Type.Number(),
     for: Duration('The condition must hold this long before the alert fires', '0s'),
     keep_firing_for: Duration('Keep firing this long after the condition clears', '0s'),
-    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], { default: 'warning' }),
+    severity: OneOf(['info', 'warning', 'critical'], { default: 'warning' }),
     labels: Type.Optional(Labels),
     annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
@@ -180,7 +191,7 @@ const LogReceiver = Strict(
 
 export const NotifierSchema = Strict(
   {
-    receivers: Type.Array(Type.Union([WebhookReceiver, LogReceiver]), { default: [{ name: 'log', kind: 'log', send_resolved: true }] }),
+    receivers: Type.Array(KindUnion([WebhookReceiver, LogReceiver], 'A receiver: kind webhook or log.'), { default: [{ name: 'log', kind: 'log', send_resolved: true }] }),
     default_receiver: Type.String({ default: 'log', description: 'Receiver for alerts no route matches.' }),
     max_attempts: Type.Integer({ minimum: 1, default: 10, description: 'Delivery attempts before a notification is dead-lettered.' }),
   },
@@ -194,7 +205,7 @@ export const ConfigSchema = Type.Object(
     auth: Type.Optional(AuthSchema),
     transport: Type.Optional(TransportSchema),
     store: Type.Optional(StoreSchema),
-    log: Type.Optional(Strict({ level: Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((l) => Type.Literal(l)), { default: 'info' }) }, 'Logging.')),
+    log: Type.Optional(Strict({ level: OneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'], { default: 'info' }) }, 'Logging.')),
     collector: Type.Optional(CollectorSchema),
     rules: Type.Optional(RulesSchema),
     notifier: Type.Optional(NotifierSchema),

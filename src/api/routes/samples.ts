@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { IngestError, parseJsonSamples, parsePrometheusText, type ParseResult } from '../../ingest/index.js';
+import { IngestError, parseJsonSamples, parsePrometheusText, recordRejections, type IngestResult } from '../../ingest/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Sample } from '../../series/series.js';
 
@@ -20,16 +20,16 @@ export function registerSampleRoutes(api: FastifyInstance, deps: SampleRouteDeps
   api.post<{ Querystring: { source?: string } }>('/api/v1/samples', { config: { role: 'responder' } }, async (req, reply) => {
     const source = req.query.source ?? 'push';
     if (!SOURCE.test(source)) return reply.code(400).send({ error: 'bad_request', message: 'source must be 1-64 characters of letters, digits, _ . -' });
-    const now = Date.now();
-    let result: ParseResult;
+    const options = { now: Date.now() };
+    let result: IngestResult;
     try {
-      result = typeof req.body === 'string' ? parsePrometheusText(req.body, now) : parseJsonSamples(req.body, now);
+      result = typeof req.body === 'string' ? parsePrometheusText(req.body, options) : parseJsonSamples(req.body as object, options);
     } catch (err) {
       if (!(err instanceof IngestError)) throw err;
-      deps.metrics.samplesRejected.inc({ source, reason: 'malformed_body' });
-      return reply.code(400).send({ error: 'malformed_body', message: err.message });
+      recordRejections(deps.metrics, source, [{ reason: err.code === 'too_large' ? 'too_large' : 'malformed' }]);
+      return reply.code(err.code === 'too_large' ? 413 : 400).send({ error: `${err.code}_body`, message: err.message });
     }
-    for (const r of result.rejected) deps.metrics.samplesRejected.inc({ source, reason: r.reason });
+    recordRejections(deps.metrics, source, result.rejected);
     const rejected = result.rejected.slice(0, MAX_REJECTIONS_LISTED);
     if (result.samples.length === 0) {
       return reply.code(400).send({ error: 'no_valid_samples', message: 'no sample in the body was valid', accepted: 0, rejected });
