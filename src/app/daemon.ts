@@ -24,11 +24,13 @@ export interface Shard {
 export interface DaemonOptions {
   configFile: string;
   /** Actors this process runs; all available ones when omitted. */
-  actors?: readonly InboxName[];
+  actors?: readonly InboxName[] | undefined;
   /** This process's share of each partitioned inbox: partitions p with p % count === index. */
-  shard?: Shard;
+  shard?: Shard | undefined;
   logger?: Logger;
   clock?: Clock;
+  /** HTTP port overriding server.port. */
+  port?: number | undefined;
   /** Listen for HTTP (default true). */
   listen?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -132,7 +134,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     metrics.configReloadTime.set(Date.now() / 1000);
     let url: string | undefined;
     if (options.listen !== false) {
-      url = await api.listen({ host: config.server.host, port: config.server.port });
+      url = await api.listen({ host: config.server.host, port: options.port ?? config.server.port });
       logger.info({ url, actors: names, transport: transport.kind, store: store.kind }, 'vigil is running');
     }
     let closing: Promise<void> | undefined;

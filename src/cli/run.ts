@@ -25,14 +25,19 @@ export function runCommand(): Command {
     .description('Run the Vigil daemon: all actors, or the subset given with --actors.')
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .option('--actors <list>', `comma-separated actors to run in this process (${INBOXES.join(', ')})`, parseActors)
+    .option('--port <port>', 'HTTP port, overriding server.port (several processes on one machine)', (v: string) => {
+      const port = Number(v);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+      return port;
+    })
     .option('--shard <index/count>', 'take partitions p with p % count == index of each partitioned inbox (several processes on bullmq)', parseShard)
     .addHelpText('after', '\nSignals: SIGHUP reloads the config (an invalid file is rejected, the old config keeps running); SIGTERM drains and exits.')
-    .action(async (opts: { config: string; actors?: InboxName[]; shard?: Shard }) => {
+    .action(async (opts: { config: string; actors?: InboxName[]; shard?: Shard; port?: number }) => {
       // Loaded here so that light commands (validate, schema, --help) don't load the whole daemon.
       const { startDaemon } = await import('../app/daemon.js');
       let daemon;
       try {
-        daemon = await startDaemon({ configFile: opts.config, ...(opts.actors ? { actors: opts.actors } : {}), ...(opts.shard ? { shard: opts.shard } : {}) });
+        daemon = await startDaemon({ configFile: opts.config, actors: opts.actors, shard: opts.shard, port: opts.port });
       } catch (err) {
         process.stderr.write(`vigil: ${err instanceof ConfigError ? 'invalid configuration\n' : ''}${(err as Error).message}\n`);
         process.exit(1);
