@@ -110,7 +110,7 @@ export interface ProcessedRecord {
   at: number;
 }
 
-type Scalar = string | number | boolean;
+export type Scalar = string | number | boolean;
 
 export interface Query<T> {
   /** Equality on indexed fields. */
@@ -130,6 +130,8 @@ export interface Collection<T extends { id: string }> {
   find(query?: Query<T>): Promise<T[]>;
   count(query?: Omit<Query<T>, 'orderBy' | 'limit'>): Promise<number>;
   delete(id: string): Promise<boolean>;
+  /** Deletes every record matching a where and/or range (never "everything"), for retention and GC; returns how many. */
+  deleteMany(query: Omit<Query<T>, 'orderBy' | 'limit'>): Promise<number>;
 }
 
 export interface ModelStore {
@@ -167,3 +169,66 @@ export const INDEXES = {
 } as const satisfies Record<string, readonly string[]>;
 
 export type CollectionName = keyof typeof INDEXES;
+
+/** A query after checkQuery: only indexed fields, valid values, defaults filled in. */
+export interface CheckedQuery {
+  where: [field: string, value: Scalar][];
+  range?: { field: string; from?: number; to?: number };
+  orderBy?: { field: string; direction: 'asc' | 'desc' };
+  limit?: number;
+}
+
+const QUERY_KEYS = new Set(['where', 'range', 'orderBy', 'limit']);
+
+/**
+ * Validates a query against the collection's indexed fields, so both adapters refuse the same bad input.
+ * `forDelete` demands a where or range, so a forgotten filter cannot wipe a collection.
+ */
+export function checkQuery<T>(collection: CollectionName, query: Query<T> | undefined, forDelete = false): CheckedQuery {
+  const fail = (message: string): never => {
+    throw new Error(`${collection}: invalid query: ${message}`);
+  };
+  if (query === undefined && !forDelete) return { where: [] };
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) fail('must be an object');
+  const loose = query as { where?: Record<string, unknown>; range?: Record<string, unknown>; orderBy?: Record<string, unknown>; limit?: unknown };
+  for (const key of Object.keys(loose)) if (!QUERY_KEYS.has(key)) fail(`unknown key "${key}" (expected where, range, orderBy or limit)`);
+  const indexed: readonly string[] = INDEXES[collection];
+  const checkField = (where: string, field: unknown): string =>
+    typeof field === 'string' && indexed.includes(field) ? field : fail(`${where} "${String(field)}" is not an indexed field (indexed: ${indexed.join(', ')})`);
+  const checkBound = (name: string, value: unknown): number | undefined =>
+    value === undefined || (typeof value === 'number' && Number.isFinite(value)) ? value : fail(`range.${name} must be a finite number`);
+
+  const checked: CheckedQuery = { where: [] };
+  for (const [field, value] of Object.entries(loose.where ?? {})) {
+    if (value === undefined) continue;
+    checkField('where field', field);
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) checked.where.push([field, value]);
+    else fail(`where.${field} must be a string, a finite number or a boolean`);
+  }
+  if (loose.range) {
+    const field = checkField('range field', loose.range.field);
+    const from = checkBound('from', loose.range.from);
+    const to = checkBound('to', loose.range.to);
+    if (from === undefined && to === undefined) fail('range needs from, to or both');
+    if (from !== undefined && to !== undefined && from > to) fail(`range.from (${from}) is after range.to (${to})`);
+    checked.range = { field, from, to };
+  }
+  if (loose.orderBy) {
+    const direction = loose.orderBy.direction ?? 'asc';
+    if (direction !== 'asc' && direction !== 'desc') fail('orderBy.direction must be "asc" or "desc"');
+    checked.orderBy = { field: checkField('orderBy field', loose.orderBy.field), direction: direction as 'asc' | 'desc' };
+  }
+  if (loose.limit !== undefined) {
+    if (typeof loose.limit !== 'number' || !Number.isInteger(loose.limit) || loose.limit < 0) fail('limit must be a whole number >= 0');
+    checked.limit = loose.limit as number;
+  }
+  if (forDelete && checked.where.length === 0 && !checked.range) fail('deleteMany needs a where or a range');
+  return checked;
+}
+
+/** Refuses a record without a usable id, with a message naming the collection. */
+export function checkRecord(collection: CollectionName, record: unknown): asserts record is { id: string } {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new Error(`${collection}: a record must be an object`);
+  const { id } = record as { id?: unknown };
+  if (typeof id !== 'string' || id === '') throw new Error(`${collection}: a record needs a non-empty string id`);
+}
