@@ -1,0 +1,207 @@
+import { assign, emit, setup } from 'xstate';
+
+/**
+ * The lifecycle of one alert, Prometheus style: inactive → pending (condition true, waiting out `for`)
+ * → firing → resolved, and back to pending/firing when the condition returns.
+ *
+ * Pure: no I/O and no clock. Time comes in on events (sample time, or a timer's deadline), and every
+ * effect leaves as an emitted event the actor shell wires in with `actor.on`:
+ * - `transition`: a history entry, for every state change;
+ * - `notify`: receivers must hear about it (→ firing, firing → resolved);
+ * - `schedule`: deliver a `timer` event at `deadline`. Timers are durable bus messages, not `after`
+ *   (xstate#5331: `after` timers are not restored from snapshots), so a timer can arrive late, twice or
+ *   after the alert moved on: guards accept only the deadline stored in context.
+ */
+
+export type AlertState = 'inactive' | 'pending' | 'firing' | 'resolved';
+export type TimerKind = 'for' | 'keep_firing';
+
+export interface AlertInput {
+  forMs: number;
+  keepFiringForMs: number;
+}
+
+export interface AlertContext extends AlertInput {
+  /** Time of the last state change. Condition events older than it are stale (redelivered or overtaken). */
+  since: number;
+  activeAt?: number;
+  firedAt?: number;
+  resolvedAt?: number;
+  /** While pending: the alert fires at this time unless the condition clears first. */
+  forDeadline?: number;
+  /** While firing with a cleared condition: the alert resolves at this time unless the condition returns. */
+  keepFiringDeadline?: number;
+  value?: number;
+}
+
+export type AlertEvent =
+  | { type: 'condition.true'; at: number; value: number }
+  | { type: 'condition.false'; at: number; value: number }
+  | { type: 'timer'; timer: TimerKind; deadline: number }
+  | { type: 'rule.removed'; at: number };
+
+export interface AlertTransition {
+  type: 'transition';
+  from: AlertState;
+  to: AlertState;
+  at: number;
+  by: 'system';
+  reason: string;
+}
+
+export type AlertEmitted =
+  | AlertTransition
+  | { type: 'notify'; status: 'firing' | 'resolved' }
+  | { type: 'schedule'; timer: TimerKind; deadline: number };
+
+/** When an event happened: a timer happens at its deadline, whenever it is delivered. */
+function eventTime(event: AlertEvent): number {
+  return event.type === 'timer' ? event.deadline : event.at;
+}
+
+export const alertMachine = setup({
+  types: {
+    context: {} as AlertContext,
+    events: {} as AlertEvent,
+    emitted: {} as AlertEmitted,
+    input: {} as AlertInput,
+  },
+  guards: {
+    isStale: ({ context, event }) => eventTime(event) < context.since,
+    hasNoForDuration: ({ context }) => context.forMs === 0,
+    heldForDuration: ({ context, event }) => context.forDeadline !== undefined && eventTime(event) >= context.forDeadline,
+    isForTimerDue: ({ context, event }) => event.type === 'timer' && event.timer === 'for' && event.deadline === context.forDeadline,
+    isKeepFiringTimerDue: ({ context, event }) =>
+      event.type === 'timer' && event.timer === 'keep_firing' && event.deadline === context.keepFiringDeadline,
+    keepsFiringAfterClear: ({ context }) => context.keepFiringForMs > 0,
+    isKeepingFiring: ({ context }) => context.keepFiringDeadline !== undefined,
+    keepFiringElapsed: ({ context, event }) => context.keepFiringDeadline !== undefined && eventTime(event) >= context.keepFiringDeadline,
+  },
+  actions: {
+    activate: assign(({ context, event }) => {
+      const at = eventTime(event);
+      return {
+        since: at,
+        activeAt: at,
+        firedAt: undefined,
+        resolvedAt: undefined,
+        forDeadline: at + context.forMs,
+        keepFiringDeadline: undefined,
+        value: 'value' in event ? event.value : context.value,
+      };
+    }),
+    deactivate: assign(({ event }) => ({ since: eventTime(event), activeAt: undefined, forDeadline: undefined })),
+    fire: assign(({ event }) => ({ since: eventTime(event), firedAt: eventTime(event), forDeadline: undefined })),
+    resolve: assign(({ event }) => ({ since: eventTime(event), resolvedAt: eventTime(event), keepFiringDeadline: undefined })),
+    recordValue: assign({ value: ({ context, event }) => ('value' in event ? event.value : context.value) }),
+    startKeepFiring: assign(({ context, event }) => ({ keepFiringDeadline: eventTime(event) + context.keepFiringForMs })),
+    stopKeepFiring: assign({ keepFiringDeadline: undefined }),
+    scheduleForTimer: emit(({ context }) => ({ type: 'schedule', timer: 'for', deadline: context.forDeadline as number }) as const),
+    scheduleKeepFiringTimer: emit(
+      ({ context }) => ({ type: 'schedule', timer: 'keep_firing', deadline: context.keepFiringDeadline as number }) as const,
+    ),
+    notifyFiring: emit({ type: 'notify', status: 'firing' }),
+    notifyResolved: emit({ type: 'notify', status: 'resolved' }),
+    recordTransition: emit(({ event }, params: { from: AlertState; to: AlertState; reason: string }) => ({
+      type: 'transition' as const,
+      ...params,
+      at: eventTime(event),
+      by: 'system' as const,
+    })),
+  },
+}).createMachine({
+  id: 'alert',
+  initial: 'inactive',
+  context: ({ input }) => ({ forMs: input.forMs, keepFiringForMs: input.keepFiringForMs, since: 0 }),
+  states: {
+    inactive: {
+      on: { 'condition.true': becomeActive('inactive') },
+    },
+    pending: {
+      on: {
+        'condition.true': [
+          { guard: 'isStale' },
+          {
+            guard: 'heldForDuration',
+            target: 'firing',
+            actions: ['recordValue', { type: 'recordTransition', params: { from: 'pending', to: 'firing', reason: 'condition held for the for duration' } }],
+          },
+          { actions: 'recordValue' },
+        ],
+        'condition.false': [
+          { guard: 'isStale' },
+          {
+            target: 'inactive',
+            actions: ['recordValue', 'deactivate', { type: 'recordTransition', params: { from: 'pending', to: 'inactive', reason: 'condition cleared before the for duration' } }],
+          },
+        ],
+        timer: {
+          guard: 'isForTimerDue',
+          target: 'firing',
+          actions: { type: 'recordTransition', params: { from: 'pending', to: 'firing', reason: 'condition held for the for duration' } },
+        },
+        'rule.removed': {
+          target: 'inactive',
+          actions: ['deactivate', { type: 'recordTransition', params: { from: 'pending', to: 'inactive', reason: 'rule removed' } }],
+        },
+      },
+    },
+    firing: {
+      entry: ['fire', 'notifyFiring'],
+      on: {
+        'condition.true': [{ guard: 'isStale' }, { actions: ['recordValue', 'stopKeepFiring'] }],
+        'condition.false': [
+          { guard: 'isStale' },
+          {
+            guard: 'keepFiringElapsed',
+            target: 'resolved',
+            actions: ['recordValue', { type: 'recordTransition', params: { from: 'firing', to: 'resolved', reason: 'keep_firing_for elapsed' } }],
+          },
+          { guard: 'isKeepingFiring', actions: 'recordValue' },
+          { guard: 'keepsFiringAfterClear', actions: ['recordValue', 'startKeepFiring', 'scheduleKeepFiringTimer'] },
+          {
+            target: 'resolved',
+            actions: ['recordValue', { type: 'recordTransition', params: { from: 'firing', to: 'resolved', reason: 'condition cleared' } }],
+          },
+        ],
+        timer: {
+          guard: 'isKeepFiringTimerDue',
+          target: 'resolved',
+          actions: { type: 'recordTransition', params: { from: 'firing', to: 'resolved', reason: 'keep_firing_for elapsed' } },
+        },
+        'rule.removed': {
+          target: 'resolved',
+          actions: { type: 'recordTransition', params: { from: 'firing', to: 'resolved', reason: 'rule removed' } },
+        },
+      },
+    },
+    resolved: {
+      entry: ['resolve', 'notifyResolved'],
+      on: { 'condition.true': becomeActive('resolved') },
+    },
+  },
+});
+
+/** The condition became true: pending, or firing at once when the rule has no `for` (Prometheus semantics). */
+function becomeActive(from: 'inactive' | 'resolved') {
+  return [
+    { guard: 'isStale' },
+    {
+      guard: 'hasNoForDuration',
+      target: 'firing',
+      actions: ['activate', { type: 'recordTransition', params: { from, to: 'firing', reason: 'condition met' } }],
+    },
+    {
+      target: 'pending',
+      actions: ['activate', 'scheduleForTimer', { type: 'recordTransition', params: { from, to: 'pending', reason: 'condition met' } }],
+    },
+  ] as const;
+}
+
+/** Timers a restored alert is waiting for: restoring runs no actions, so the shell re-schedules these. */
+export function pendingTimers(context: AlertContext): { timer: TimerKind; deadline: number }[] {
+  const timers: { timer: TimerKind; deadline: number }[] = [];
+  if (context.forDeadline !== undefined) timers.push({ timer: 'for', deadline: context.forDeadline });
+  if (context.keepFiringDeadline !== undefined) timers.push({ timer: 'keep_firing', deadline: context.keepFiringDeadline });
+  return timers;
+}

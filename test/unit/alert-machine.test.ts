@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, type Snapshot } from 'xstate';
+import { alertMachine, pendingTimers, type AlertEmitted, type AlertInput, type TimerKind } from '../../src/actors/alert-manager/alert.machine.js';
+
+const MINUTE = 60_000;
+
+/**
+ * Drives one alert machine on simulated time: samples are condition events at `now`, and `advance`
+ * delivers the timers the machine scheduled once their deadline is reached, as the bus would.
+ */
+function simulate(input: AlertInput, snapshot?: Snapshot<unknown>) {
+  const actor = createActor(alertMachine, { input, ...(snapshot ? { snapshot } : {}) });
+  const emitted: AlertEmitted[] = [];
+  const timers: { timer: TimerKind; deadline: number }[] = [];
+  actor.on('*', (event) => {
+    emitted.push(event);
+    if (event.type === 'schedule') timers.push({ timer: event.timer, deadline: event.deadline });
+  });
+  actor.start();
+  let now = 0;
+  return {
+    actor,
+    emitted,
+    timers,
+    get state() {
+      return actor.getSnapshot().value;
+    },
+    get context() {
+      return actor.getSnapshot().context;
+    },
+    sample(value: number, breached: boolean) {
+      actor.send({ type: breached ? 'condition.true' : 'condition.false', at: now, value });
+    },
+    advance(ms: number) {
+      now += ms;
+      for (const due of timers.filter((t) => t.deadline <= now)) {
+        timers.splice(timers.indexOf(due), 1);
+        actor.send({ type: 'timer', ...due });
+      }
+    },
+    setNow(t: number) {
+      now = t;
+    },
+    transitions: () => emitted.filter((e) => e.type === 'transition').map((e) => `${e.from}->${e.to}@${e.at}`),
+    notifies: () => emitted.filter((e) => e.type === 'notify').map((e) => e.status),
+  };
+}
+
+describe('alert machine', () => {
+  it('stays pending until `for` has elapsed, then fires once', () => {
+    const alert = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    expect(alert.state).toBe('pending');
+    expect(alert.timers).toEqual([{ timer: 'for', deadline: 5 * MINUTE }]);
+    alert.advance(MINUTE);
+    alert.sample(96, true);
+    expect(alert.state).toBe('pending');
+    alert.advance(4 * MINUTE);
+    expect(alert.state).toBe('firing');
+    expect(alert.context).toMatchObject({ activeAt: 0, firedAt: 5 * MINUTE, value: 96, forDeadline: undefined });
+    expect(alert.transitions()).toEqual(['inactive->pending@0', `pending->firing@${5 * MINUTE}`]);
+    expect(alert.notifies()).toEqual(['firing']);
+  });
+
+  it('fires on a sample once the condition has held for `for`, without waiting for the timer', () => {
+    const alert = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.setNow(6 * MINUTE);
+    alert.sample(97, true);
+    expect(alert.state).toBe('firing');
+    alert.advance(0);
+    expect(alert.notifies()).toEqual(['firing']);
+  });
+
+  it('fires on the first true evaluation when `for` is 0', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    expect(alert.state).toBe('firing');
+    expect(alert.timers).toEqual([]);
+    expect(alert.transitions()).toEqual(['inactive->firing@0']);
+    expect(alert.notifies()).toEqual(['firing']);
+  });
+
+  it('returns to inactive without notifying when the condition clears while pending', () => {
+    const alert = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.sample(50, false);
+    expect(alert.state).toBe('inactive');
+    alert.advance(10 * MINUTE);
+    expect(alert.state).toBe('inactive');
+    expect(alert.transitions()).toEqual(['inactive->pending@0', `pending->inactive@${MINUTE}`]);
+    expect(alert.notifies()).toEqual([]);
+  });
+
+  it('resolves and notifies when the condition clears while firing', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    expect(alert.state).toBe('resolved');
+    expect(alert.context).toMatchObject({ activeAt: 0, firedAt: 0, resolvedAt: MINUTE, value: 40 });
+    expect(alert.notifies()).toEqual(['firing', 'resolved']);
+  });
+
+  it('keeps firing for keep_firing_for after the condition clears, then resolves on the timer', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 10 * MINUTE });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    expect(alert.state).toBe('firing');
+    expect(alert.timers).toEqual([{ timer: 'keep_firing', deadline: 11 * MINUTE }]);
+    alert.advance(MINUTE);
+    alert.sample(41, false); // a second clear sample does not push the deadline out
+    expect(alert.context.keepFiringDeadline).toBe(11 * MINUTE);
+    alert.advance(9 * MINUTE);
+    expect(alert.state).toBe('resolved');
+    expect(alert.transitions()).toEqual(['inactive->firing@0', `firing->resolved@${11 * MINUTE}`]);
+    expect(alert.notifies()).toEqual(['firing', 'resolved']);
+  });
+
+  it('keeps firing without a notification when the condition returns within keep_firing_for', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 10 * MINUTE });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    alert.advance(MINUTE);
+    alert.sample(96, true);
+    expect(alert.context.keepFiringDeadline).toBeUndefined();
+    alert.advance(20 * MINUTE); // the keep_firing timer arrives but is no longer the one the alert waits for
+    expect(alert.state).toBe('firing');
+    expect(alert.notifies()).toEqual(['firing']);
+  });
+
+  it('ignores a stale `for` timer from an earlier activation', () => {
+    const alert = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.sample(50, false);
+    alert.advance(MINUTE);
+    alert.sample(95, true); // active again at 2m: deadline 7m
+    alert.actor.send({ type: 'timer', timer: 'for', deadline: 5 * MINUTE });
+    expect(alert.state).toBe('pending');
+    alert.actor.send({ type: 'timer', timer: 'keep_firing', deadline: 7 * MINUTE });
+    expect(alert.state).toBe('pending');
+    alert.advance(5 * MINUTE);
+    expect(alert.state).toBe('firing');
+    expect(alert.context.firedAt).toBe(7 * MINUTE);
+  });
+
+  it('ignores condition events older than the last transition (a redelivered or overtaken batch)', () => {
+    const alert = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    alert.setNow(MINUTE);
+    alert.sample(95, true);
+    alert.setNow(2 * MINUTE);
+    alert.sample(50, false);
+    alert.setNow(MINUTE);
+    alert.sample(95, true);
+    expect(alert.state).toBe('inactive');
+  });
+
+  it('fires again after resolving when the condition returns, with a new activeAt', () => {
+    const alert = simulate({ forMs: 2 * MINUTE, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.advance(2 * MINUTE);
+    alert.sample(40, false);
+    alert.advance(MINUTE);
+    alert.sample(95, true);
+    expect(alert.state).toBe('pending');
+    expect(alert.context).toMatchObject({ activeAt: 3 * MINUTE, firedAt: undefined, resolvedAt: undefined });
+    alert.advance(2 * MINUTE);
+    expect(alert.state).toBe('firing');
+    expect(alert.transitions()).toEqual([
+      'inactive->pending@0',
+      `pending->firing@${2 * MINUTE}`,
+      `firing->resolved@${2 * MINUTE}`,
+      `resolved->pending@${3 * MINUTE}`,
+      `pending->firing@${5 * MINUTE}`,
+    ]);
+    expect(alert.notifies()).toEqual(['firing', 'resolved', 'firing']);
+  });
+
+  it('resolves a firing alert and deactivates a pending one when the rule is removed', () => {
+    const firing = simulate({ forMs: 0, keepFiringForMs: 10 * MINUTE });
+    firing.sample(95, true);
+    firing.actor.send({ type: 'rule.removed', at: MINUTE });
+    expect(firing.state).toBe('resolved');
+    expect(firing.notifies()).toEqual(['firing', 'resolved']);
+
+    const pending = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    pending.sample(95, true);
+    pending.actor.send({ type: 'rule.removed', at: MINUTE });
+    expect(pending.state).toBe('inactive');
+    expect(pending.notifies()).toEqual([]);
+  });
+
+  it('records every transition as a system history entry with a reason', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    expect(alert.emitted[0]).toEqual({ type: 'transition', from: 'inactive', to: 'firing', at: 0, by: 'system', reason: 'condition met' });
+  });
+
+  it('survives a JSON round trip of its snapshot while pending and fires when the timer arrives', () => {
+    const before = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    before.sample(95, true);
+    const stored = JSON.parse(JSON.stringify(before.actor.getPersistedSnapshot())) as Snapshot<unknown>;
+    before.actor.stop();
+
+    const after = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 }, stored);
+    expect(after.state).toBe('pending');
+    expect(after.emitted).toEqual([]); // restoring is not a transition: nothing re-runs
+    expect(pendingTimers(after.context)).toEqual([{ timer: 'for', deadline: 5 * MINUTE }]);
+    after.actor.send({ type: 'timer', timer: 'for', deadline: 5 * MINUTE });
+    expect(after.state).toBe('firing');
+    expect(after.transitions()).toEqual([`pending->firing@${5 * MINUTE}`]);
+    expect(after.notifies()).toEqual(['firing']);
+  });
+
+  it('lists the timers a restored alert is waiting for', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 10 * MINUTE });
+    alert.sample(95, true);
+    expect(pendingTimers(alert.context)).toEqual([]);
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    expect(pendingTimers(alert.context)).toEqual([{ timer: 'keep_firing', deadline: 11 * MINUTE }]);
+  });
+});
