@@ -1,0 +1,1 @@
+export { createCollector, type Collector, type CollectorOptions } from './collector.js';
