@@ -191,6 +191,16 @@ export function storeContract(name: string, open: () => Promise<Store>, reopen?:
       expect((await store.processed.find({ range: { field: 'at', to: 10 } })).map((r) => r.id)).toEqual(['number']);
     });
 
+    it('matches each JSON type only to itself: booleans, numbers, text', async () => {
+      await store.processed.put({ id: 'true', at: true } as never);
+      await store.processed.put({ id: 'one', at: 1 });
+      expect((await store.processed.find({ where: { at: true } })).map((r) => r.id)).toEqual(['true']);
+      expect((await store.processed.find({ where: { at: 1 } })).map((r) => r.id)).toEqual(['one']);
+      expect((await store.processed.find({ range: { field: 'at', from: 0 } })).map((r) => r.id)).toEqual(['one']);
+      await store.alerts.put({ ...makers.alerts(0), rule: { name: 'nested' } } as never);
+      expect(await store.alerts.find({ where: { rule: JSON.stringify({ name: 'nested' }) } })).toEqual([]);
+    });
+
     it('refuses bad input with a clear error', async () => {
       await expect(store.alerts.find({ where: { annotations: 'x' } } as never)).rejects.toThrow(/alerts: invalid query: where field "annotations" is not an indexed field \(indexed: rule, state, updatedAt\)/);
       await expect(store.alerts.find({ rule: 'x' } as never)).rejects.toThrow(/unknown key "rule"/);

@@ -34,8 +34,8 @@ const SCHEMA_VERSION = 1;
 type Row = Record<string, unknown>;
 type Param = string | number | bigint | Buffer | null;
 
-/** SQLite has no boolean: JSON true/false read back through json_extract as 1/0. */
-const toParam = (value: string | number | boolean): Param => (typeof value === 'boolean' ? Number(value) : value);
+const NUMBER_TYPES = ['integer', 'real'];
+const TEXT_TYPES = ['text', 'text'];
 
 const quote = (identifier: string) => `"${identifier}"`;
 
@@ -80,17 +80,23 @@ class SqliteTable {
     return `json_extract(${this.column}, '$.${name}')`;
   }
 
+  private type(name: string): string {
+    return `json_type(${this.column}, '$.${name}')`;
+  }
+
   private filter(query: CheckedQuery): { sql: string; params: Param[] } {
     const clauses: string[] = [];
     const params: Param[] = [];
+    // json_extract reads true as 1 and an object as text; json_type keeps each match to its own JSON type, as in MongoDB.
     for (const [field, value] of query.where) {
-      clauses.push(`${this.field(field)} = ?`);
-      params.push(toParam(value));
+      clauses.push(`${this.field(field)} = ? AND ${this.type(field)} IN (?, ?)`);
+      if (typeof value === 'boolean') params.push(Number(value), String(value), String(value));
+      else params.push(value, ...(typeof value === 'number' ? NUMBER_TYPES : TEXT_TYPES));
     }
     if (query.range) {
-      // Both bounds always bound (±Infinity when open) so only numbers match, as in MongoDB.
-      clauses.push(`${this.field(query.range.field)} BETWEEN ? AND ?`);
-      params.push(query.range.from ?? -Infinity, query.range.to ?? Infinity);
+      // Both bounds always bound (±Infinity when open): one statement shape per field.
+      clauses.push(`${this.field(query.range.field)} BETWEEN ? AND ? AND ${this.type(query.range.field)} IN (?, ?)`);
+      params.push(query.range.from ?? -Infinity, query.range.to ?? Infinity, ...NUMBER_TYPES);
     }
     return { sql: clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '', params };
   }
