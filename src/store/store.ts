@@ -8,6 +8,8 @@ export interface AlertRecord {
   /** The alert fingerprint: a hash of rule name and labels. */
   id: string;
   rule: string;
+  /** The series the alert watches: with the rule, how samples find the alert, and its partition key. */
+  series?: string;
   state: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
