@@ -232,7 +232,8 @@ export class SqliteStore implements Store {
     let db: Database.Database;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
+      // Several processes may share one file (e.g. `vigil run --actors` on one machine): wait for a lock instead of failing.
+      db = new Database(path, { timeout: 5_000 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
     } catch (err) {
