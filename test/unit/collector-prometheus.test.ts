@@ -156,6 +156,13 @@ describe('prometheus source', () => {
     expect(h.logs.find((l) => l.msg === 'source failing')?.detail).toBe('ECONNREFUSED');
   });
 
+  it('never logs credentials written into the URL', async () => {
+    const h = await startCollector(baseUrl.replace('http://', 'http://vigil:url-pa55word@'));
+    expect(await counter(h.metrics.sourceErrors, { source: 'prom', reason: 'unreachable' })).toBe(1);
+    expect(h.logs.find((l) => l.msg === 'source failing')?.detail).toContain('[redacted]');
+    expect(JSON.stringify(h.logs)).not.toContain('url-pa55word');
+  });
+
   it('rejects NaN and Inf values as non_finite and keeps the rest', async () => {
     answer = () => vector(
       { metric: { __name__: 'a' }, value: [now / 1000, 'NaN'] },

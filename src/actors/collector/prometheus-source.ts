@@ -5,7 +5,7 @@ import { readSecret } from '../../config/load.js';
 import { checkSample, parseFloatToken, type Rejection } from '../../ingest/sample-check.js';
 import { parseDuration } from '../../series/duration.js';
 import type { Sample } from '../../series/series.js';
-import { every, scrubSecrets, type Source, type SourceDeps } from './source.js';
+import { every, scrubSecrets, urlSecrets, type Source, type SourceDeps } from './source.js';
 
 export type PrometheusSourceConfig = Extract<SourceConfig, { kind: 'prometheus' }>;
 type QueryConfig = PrometheusSourceConfig['queries'][number];
@@ -63,7 +63,7 @@ export function samplesFromQueryData(data: QueryData, query: Pick<QueryConfig, '
 /** PromQL queries against the Prometheus HTTP API, each on its own interval, with an optional backfill on start. */
 export function createPrometheusSource(config: PrometheusSourceConfig, deps: SourceDeps): Source {
   const token = config.bearer_token === undefined ? undefined : readSecret(config.bearer_token, deps.baseDir);
-  const secrets = token ? [token] : [];
+  const secrets = [...urlSecrets(config.url), ...(token ? [token] : [])];
   const baseUrl = config.url.replace(/\/+$/, '');
   const timeoutMs = parseDuration(config.timeout);
   const intervalOf = (q: QueryConfig) => parseDuration(q.interval ?? config.interval);

@@ -59,6 +59,17 @@ export function scrubSecrets(message: string, secrets: readonly string[]): strin
   return out;
 }
 
+/** What of a URL must never be logged: with a password in it, the URL and the password itself. */
+export function urlSecrets(url: string): string[] {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password ? [url, password] : [];
+  } catch {
+    // Unparsable, so we cannot tell where a password would be: treat the whole text as secret.
+    return [url];
+  }
+}
+
 /**
  * Runs `task` every `ms`, skipping a tick while the previous run is still going, so a slow source
  * never piles up concurrent collections. Returns the function that stops it.

@@ -5,7 +5,7 @@ import { sampleFromJson } from '../../ingest/json.js';
 import { checkSample, DEFAULT_LIMITS, parseFloatToken, type Checked, type Rejection } from '../../ingest/sample-check.js';
 import { parseDuration } from '../../series/duration.js';
 import type { Sample } from '../../series/series.js';
-import { every, scrubSecrets, type Source, type SourceDeps } from './source.js';
+import { every, scrubSecrets, urlSecrets, type Source, type SourceDeps } from './source.js';
 
 export type SqlSourceConfig = Extract<SourceConfig, { kind: 'sql' }>;
 
@@ -49,20 +49,10 @@ export function sampleFromRow(row: Row, config: Pick<SqlSourceConfig, 'name' | '
   return checkSample(config.metric ?? config.name, labels, t, value, now);
 }
 
-/** Secrets that could surface in driver errors: the URL and, separately, its password. */
-function secretsOf(url: string): string[] {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    return password ? [url, password] : [url];
-  } catch {
-    return [url];
-  }
-}
-
 /** A PostgreSQL query on an interval and/or LISTEN on a channel, each NOTIFY payload (JSON) one sample. */
 export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps, options: SqlSourceOptions = {}): Source {
   const url = readSecret(config.url, deps.baseDir);
-  const secrets = secretsOf(url);
+  const secrets = urlSecrets(url);
   const scrub = (err: unknown) => scrubSecrets(err instanceof Error ? err.message : String(err), secrets);
   const intervalMs = parseDuration(config.interval);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
