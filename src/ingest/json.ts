@@ -1,10 +1,4 @@
-import { checkSample, DEFAULT_LIMITS, IngestError, parseFloatToken, type Checked, type IngestLimits, type IngestResult, type Rejection } from './sample-check.js';
-
-export interface ParseOptions {
-  /** Epoch ms: the timestamp of samples without one, and the reference for "in the future". */
-  now: number;
-  limits?: Partial<IngestLimits>;
-}
+import { checkSample, DEFAULT_LIMITS, IngestError, parseFloatToken, type Checked, type IngestLimits, type IngestResult, type ParseOptions, type Rejection } from './sample-check.js';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 

@@ -1,6 +1,5 @@
 import { isValidMetricName } from '../series/series.js';
-import type { ParseOptions } from './json.js';
-import { checkSample, DEFAULT_LIMITS, IngestError, parseFloatToken, type IngestResult, type RejectReason } from './sample-check.js';
+import { checkSample, DEFAULT_LIMITS, IngestError, parseFloatToken, type IngestResult, type ParseOptions, type RejectReason } from './sample-check.js';
 
 /**
  * Prometheus text exposition format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/).

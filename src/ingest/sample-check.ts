@@ -56,6 +56,12 @@ export const DEFAULT_LIMITS: IngestLimits = {
   minTimestampMs: Date.UTC(2000, 0, 1),
 };
 
+export interface ParseOptions {
+  /** Epoch ms: the timestamp of samples without one, and the reference for "in the future". */
+  now: number;
+  limits?: Partial<IngestLimits>;
+}
+
 /** A body that cannot be read at all. `code` lets the API answer 400 or 413. */
 export class IngestError extends Error {
   override name = 'IngestError';

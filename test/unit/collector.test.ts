@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createCollector, type Collector } from '../../src/actors/collector/index.js';
+import { every } from '../../src/actors/collector/source.js';
 import { envelope } from '../../src/bus/messages.js';
 import { makeSample } from '../../src/series/series.js';
 import { collectorHarness, counter } from './collector-context.js';
@@ -125,5 +126,30 @@ describe('collector: lifecycle', () => {
     const count = h.published.length;
     await collector.collectOnce();
     expect(h.published).toHaveLength(count);
+  });
+});
+
+describe('collector: scheduling', () => {
+  it('runs a source every interval but never two rounds at once', async () => {
+    vi.useFakeTimers();
+    try {
+      let runs = 0;
+      let finish: () => void = () => undefined;
+      const stop = every(1000, () => {
+        runs++;
+        return new Promise<void>((resolve) => (finish = resolve));
+      });
+      await vi.advanceTimersByTimeAsync(3500);
+      expect(runs).toBe(1); // still running: ticks at 2s and 3s skipped
+      finish();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(runs).toBe(2);
+      stop();
+      finish();
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(runs).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -37,7 +37,7 @@ class QueryFailure extends Error {
 }
 
 /** Turns a query result into samples: the name is `__name__` when the result keeps it, else the query's name. */
-export function samplesFromQueryData(data: QueryData, query: Pick<QueryConfig, 'name'>, now: number): { samples: Sample[]; rejected: Rejection[] } {
+function samplesFromQueryData(data: QueryData, query: Pick<QueryConfig, 'name'>, now: number): { samples: Sample[]; rejected: Rejection[] } {
   const series: { metric: Record<string, string>; points: [number, string][] }[] =
     data.resultType === 'scalar' ? [{ metric: {}, points: [data.result] }]
     : data.resultType === 'vector' ? data.result.map((r) => ({ metric: r.metric, points: [r.value] }))

@@ -30,7 +30,7 @@ function timeOf(raw: unknown): number | undefined {
  * One row to a sample. Values may be numbers or numeric text (pg returns numeric and bigint as text);
  * times may be timestamp columns, ISO text or epoch ms; NULL labels are left out, like empty labels in Prometheus.
  */
-export function sampleFromRow(row: Row, config: Pick<SqlSourceConfig, 'name' | 'metric' | 'value_column' | 'time_column' | 'label_columns'>, now: number): Checked {
+function sampleFromRow(row: Row, config: Pick<SqlSourceConfig, 'name' | 'metric' | 'value_column' | 'time_column' | 'label_columns'>, now: number): Checked {
   const rawValue = row[config.value_column];
   const value = typeof rawValue === 'number' ? rawValue : typeof rawValue === 'string' ? parseFloatToken(rawValue.trim()) : undefined;
   if (value === undefined) return { reason: 'invalid_value', detail: `column ${config.value_column} is ${rawValue === null ? 'NULL' : `not a number (${typeof rawValue})`}` };
