@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, type Snapshot } from 'xstate';
-import { alertMachine, pendingTimers, type AlertEmitted, type AlertInput, type TimerKind } from '../../src/actors/alert-manager/alert.machine.js';
+import { alertMachine, pendingTimers, type AlertEmitted, type AlertTiming, type TimerKind } from '../../src/actors/alert-manager/alert.machine.js';
 
 const MINUTE = 60_000;
 
@@ -8,8 +8,8 @@ const MINUTE = 60_000;
  * Drives one alert machine on simulated time: samples are condition events at `now`, and `advance`
  * delivers the timers the machine scheduled once their deadline is reached, as the bus would.
  */
-function simulate(input: AlertInput, snapshot?: Snapshot<unknown>) {
-  const actor = createActor(alertMachine, { input, ...(snapshot ? { snapshot } : {}) });
+function simulate(timing: AlertTiming, snapshot?: Snapshot<unknown>) {
+  const actor = createActor(alertMachine, snapshot ? { snapshot } : {});
   const emitted: AlertEmitted[] = [];
   const timers: { timer: TimerKind; deadline: number }[] = [];
   actor.on('*', (event) => {
@@ -29,7 +29,7 @@ function simulate(input: AlertInput, snapshot?: Snapshot<unknown>) {
       return actor.getSnapshot().context;
     },
     sample(value: number, breached: boolean) {
-      actor.send({ type: breached ? 'condition.true' : 'condition.false', at: now, value });
+      actor.send({ type: breached ? 'condition.true' : 'condition.false', at: now, value, timing });
     },
     advance(ms: number) {
       now += ms;
@@ -178,6 +178,15 @@ describe('alert machine', () => {
       `pending->firing@${5 * MINUTE}`,
     ]);
     expect(alert.notifies()).toEqual(['firing', 'resolved', 'firing']);
+  });
+
+  it('applies the rule durations given with the latest event', () => {
+    const alert = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    alert.actor.send({ type: 'condition.true', at: 2 * MINUTE, value: 95, timing: { forMs: 0, keepFiringForMs: 0 } });
+    expect(alert.state).toBe('firing');
   });
 
   it('resolves a firing alert and deactivates a pending one when the rule is removed', () => {

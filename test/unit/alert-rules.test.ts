@@ -42,7 +42,7 @@ describe('threshold evaluation', () => {
   });
 
   it('indexes rules by metric', () => {
-    const index = indexByMetric([rule({ name: 'A' }), rule({ name: 'B', metric: 'mem' }), rule({ name: 'C' })].map(compileThresholdRule));
+    const index = indexByMetric([rule({ name: 'A' }), rule({ name: 'B', metric: 'mem' }), rule({ name: 'C' })].map(compileThresholdRule), (r) => r.metric);
     expect([...index].map(([metric, rules]) => [metric, rules.map((r) => r.name)])).toEqual([
       ['cpu', ['A', 'C']],
       ['mem', ['B']],

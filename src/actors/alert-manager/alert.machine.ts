@@ -16,12 +16,13 @@ import { assign, emit, setup } from 'xstate';
 export type AlertState = 'inactive' | 'pending' | 'firing' | 'resolved';
 export type TimerKind = 'for' | 'keep_firing';
 
-export interface AlertInput {
+/** The durations of the rule as evaluated now, carried on each condition event so a reload applies at once. */
+export interface AlertTiming {
   forMs: number;
   keepFiringForMs: number;
 }
 
-export interface AlertContext extends AlertInput {
+export interface AlertContext {
   /** Time of the last state change. Condition events older than it are stale (redelivered or overtaken). */
   since: number;
   activeAt?: number;
@@ -35,8 +36,7 @@ export interface AlertContext extends AlertInput {
 }
 
 export type AlertEvent =
-  | { type: 'condition.true'; at: number; value: number }
-  | { type: 'condition.false'; at: number; value: number }
+  | { type: 'condition.true' | 'condition.false'; at: number; value: number; timing: AlertTiming }
   | { type: 'timer'; timer: TimerKind; deadline: number }
   | { type: 'rule.removed'; at: number };
 
@@ -64,16 +64,15 @@ export const alertMachine = setup({
     context: {} as AlertContext,
     events: {} as AlertEvent,
     emitted: {} as AlertEmitted,
-    input: {} as AlertInput,
   },
   guards: {
     isStale: ({ context, event }) => eventTime(event) < context.since,
-    hasNoForDuration: ({ context }) => context.forMs === 0,
+    hasNoForDuration: ({ event }) => 'timing' in event && event.timing.forMs === 0,
     heldForDuration: ({ context, event }) => context.forDeadline !== undefined && eventTime(event) >= context.forDeadline,
     isForTimerDue: ({ context, event }) => event.type === 'timer' && event.timer === 'for' && event.deadline === context.forDeadline,
     isKeepFiringTimerDue: ({ context, event }) =>
       event.type === 'timer' && event.timer === 'keep_firing' && event.deadline === context.keepFiringDeadline,
-    keepsFiringAfterClear: ({ context }) => context.keepFiringForMs > 0,
+    keepsFiringAfterClear: ({ event }) => 'timing' in event && event.timing.keepFiringForMs > 0,
     isKeepingFiring: ({ context }) => context.keepFiringDeadline !== undefined,
     keepFiringElapsed: ({ context, event }) => context.keepFiringDeadline !== undefined && eventTime(event) >= context.keepFiringDeadline,
   },
@@ -85,7 +84,7 @@ export const alertMachine = setup({
         activeAt: at,
         firedAt: undefined,
         resolvedAt: undefined,
-        forDeadline: at + context.forMs,
+        forDeadline: 'timing' in event ? at + event.timing.forMs : undefined,
         keepFiringDeadline: undefined,
         value: 'value' in event ? event.value : context.value,
       };
@@ -94,7 +93,7 @@ export const alertMachine = setup({
     fire: assign(({ event }) => ({ since: eventTime(event), firedAt: eventTime(event), forDeadline: undefined })),
     resolve: assign(({ event }) => ({ since: eventTime(event), resolvedAt: eventTime(event), keepFiringDeadline: undefined })),
     recordValue: assign({ value: ({ context, event }) => ('value' in event ? event.value : context.value) }),
-    startKeepFiring: assign(({ context, event }) => ({ keepFiringDeadline: eventTime(event) + context.keepFiringForMs })),
+    startKeepFiring: assign(({ event }) => ({ keepFiringDeadline: 'timing' in event ? eventTime(event) + event.timing.keepFiringForMs : undefined })),
     stopKeepFiring: assign({ keepFiringDeadline: undefined }),
     scheduleForTimer: emit(({ context }) => ({ type: 'schedule', timer: 'for', deadline: context.forDeadline as number }) as const),
     scheduleKeepFiringTimer: emit(
@@ -112,7 +111,7 @@ export const alertMachine = setup({
 }).createMachine({
   id: 'alert',
   initial: 'inactive',
-  context: ({ input }) => ({ forMs: input.forMs, keepFiringForMs: input.keepFiringForMs, since: 0 }),
+  context: { since: 0 },
   states: {
     inactive: {
       on: { 'condition.true': becomeActive('inactive') },

@@ -62,12 +62,13 @@ export function alertAnnotations(rule: CompiledThresholdRule, labels: Record<str
 }
 
 /** Rules grouped by the metric they watch, so a sample only meets the rules that can match it. */
-export function indexByMetric(rules: readonly CompiledThresholdRule[]): Map<string, CompiledThresholdRule[]> {
-  const index = new Map<string, CompiledThresholdRule[]>();
+export function indexByMetric<T>(rules: readonly T[], metricOf: (rule: T) => string): Map<string, T[]> {
+  const index = new Map<string, T[]>();
   for (const rule of rules) {
-    const list = index.get(rule.metric);
+    const metric = metricOf(rule);
+    const list = index.get(metric);
     if (list) list.push(rule);
-    else index.set(rule.metric, [rule]);
+    else index.set(metric, [rule]);
   }
   return index;
 }
