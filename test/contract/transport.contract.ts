@@ -287,6 +287,12 @@ export function transportContract(name: string, factory: TransportFactory): void
       expect(r.deliveries.find((d) => d.id === 'retry-me')?.attempt).toBe(2);
       expect((r.deliveries.find((d) => d.id === 'c') as Delivery).at - sentAt).toBeGreaterThanOrEqual(400);
       await until('queue empty', async () => (await third.depth(INBOX)) === 0);
+      await third.close();
+
+      // Completed ids keep blocking duplicates after a restart too.
+      const fourth = open();
+      await fourth.send(INBOX, [message('a', 'k')]);
+      expect(await fourth.depth(INBOX)).toBe(0);
     });
   });
 }

@@ -59,7 +59,8 @@ export class Journal {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    // No busy wait: the only other holder of the lock is another live process, which is an error now.
+    this.db = new Database(path, { timeout: 0 });
     try {
       // Exclusive locking (set before WAL) keeps a second process from delivering the same messages.
       this.db.pragma('locking_mode = EXCLUSIVE');
