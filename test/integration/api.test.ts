@@ -11,7 +11,7 @@ auth:
   tokens:
     - { name: watcher, role: viewer, token: viewer-token }
     - { name: oncall, role: responder, token: responder-token }
-    - { name: root, role: admin, token: \${ADMIN_TOKEN} }
+    - { name: root, role: admin, token: "\${ADMIN_TOKEN}" }
 store: { kind: embedded, path: vigil.db }
 rules:
   - { name: DiskFull, kind: threshold, metric: disk_used_percent, op: '>', value: 90 }
@@ -31,7 +31,7 @@ describe('HTTP API', () => {
     daemon = await startDaemon({ configFile: file, listen: false, env: { ADMIN_TOKEN: 'admin-token' }, logger: createLogger('info', { destination: sink }) });
   });
   afterAll(async () => {
-    await daemon.close();
+    await daemon?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -101,7 +101,7 @@ describe('HTTP API', () => {
     writeFileSync(file, CONFIG("  - { name: Broken, kind: threshold, metric: cpu, op: '>', value: 1, for: soon }"));
     const res = await call('POST', '/-/reload', 'admin-token');
     expect(res.statusCode).toBe(400);
-    expect(res.json().message).toMatch(/vigil\.yaml:\d+: rules\[2\]\.for: must be a duration/);
+    expect(res.json().message).toMatch(/vigil\.yaml:\d+: rules\[1\]\.for: must be a duration/);
     expect(daemon.config().rules.map((r) => r.name)).toEqual(['DiskFull', 'CpuHot']);
     expect((await call('GET', '/metrics')).body).toContain('vigil_config_last_reload_successful 0');
   });
