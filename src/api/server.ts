@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Bus } from '../bus/bus.js';
 import { envelope, INBOXES } from '../bus/messages.js';
 import type { Transport } from '../bus/transport.js';
@@ -22,9 +22,16 @@ export interface ApiDeps {
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
 }
 
+/** Probes and scrapes arrive every few seconds; logging them would drown the requests people make. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** The HTTP API as a Fastify instance (not listening): tests use `inject`, the daemon calls `listen`. */
 export function createApi(deps: ApiDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger, bodyLimit: 16 * 1024 * 1024, disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    bodyLimit: 16 * 1024 * 1024,
+    logController: new LogController({ disableRequestLogging: (req) => QUIET_ROUTES.has(req.url.split('?')[0] ?? '') }),
+  });
   const rejected = (reason: string) => deps.metrics.apiErrors.inc({ reason });
 
   app.setErrorHandler((err: { statusCode?: number; message: string; validation?: unknown }, request, reply) => {
