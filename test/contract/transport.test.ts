@@ -10,7 +10,7 @@ import { BullmqTransport } from '../../src/bus/bullmq/bullmq-transport.js';
 import { LocalTransport, type LocalTransportOptions } from '../../src/bus/local/local-transport.js';
 import { envelope } from '../../src/bus/messages.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/env.js';
-import { waitFor } from '../helpers/servers.js';
+import { freePort, waitFor } from '../helpers/servers.js';
 import { transportContract } from './transport.contract.js';
 
 transportContract('local, in memory', () => ({
@@ -124,5 +124,20 @@ describe('local transport journal', () => {
   it('rejects invalid partition counts with a clear error', () => {
     expect(() => new LocalTransport({ partitions: { 'alert-manager': 0 } })).toThrow(/"alert-manager" must be an integer from 1 to 1024, got 0/);
     expect(() => new LocalTransport({ partitions: { 'no-such-inbox': 2 } as never })).toThrow(/unknown inbox "no-such-inbox"/);
+  });
+});
+
+describe('bullmq transport without Redis', () => {
+  it('fails fast with a clear error and still closes', async () => {
+    const t = new BullmqTransport({ redisUrl: `redis://:secret@127.0.0.1:${await freePort()}`, prefix: uniquePrefix('down'), partitions: {} });
+    try {
+      await expect(t.ping()).rejects.toThrow(/Redis at 127\.0\.0\.1:\d+ is unreachable/);
+      const sending = t.send('notifier', [envelope('delivery.retry', 'r1', { deliveryId: 'd1' })]);
+      await expect(sending).rejects.toThrow(/Redis at 127\.0\.0\.1:\d+ is unreachable/);
+      await expect(sending).rejects.not.toThrow(/secret/);
+      await expect(t.consume('notifier', async () => {})).rejects.toThrow(/unreachable/);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -76,8 +76,8 @@ export class BullmqTransport implements Transport {
   private readonly partitionCount: (inbox: InboxName) => number;
   /** Commands from send/depth/ping: fail fast when Redis is away instead of queueing forever. */
   private readonly producer: Redis;
-  /** Shared by workers; BullMQ requires maxRetriesPerRequest null and opens a blocking duplicate per worker. */
-  private readonly workerConnection: Redis;
+  /** Shared by workers, opened on first consume; BullMQ requires maxRetriesPerRequest null and opens a blocking duplicate per worker. */
+  private workerConnection: Redis | undefined;
   private readonly queues = new Map<string, Queue>();
   private readonly consumers = new Set<Consumer>();
   private readonly jobOptions: JobsOptions;
@@ -95,7 +95,6 @@ export class BullmqTransport implements Transport {
       removeOnFail: { count: options.deadLetterLimit ?? DEFAULT_DEAD_LETTER_LIMIT },
     };
     this.producer = this.connect('producer', { maxRetriesPerRequest: 1 });
-    this.workerConnection = this.connect('worker', { maxRetriesPerRequest: null });
   }
 
   partitions(inbox: InboxName): number {
@@ -107,6 +106,7 @@ export class BullmqTransport implements Transport {
     const partitions = this.partitionCount(inbox);
     assertEnvelopes(inbox, messages);
     const delay = sendDelayMs(options);
+    await this.reachable();
     const byPartition = new Map<number, { name: string; data: string; opts: JobsOptions }[]>();
     for (const m of messages) {
       const partition = partitionFor(m, partitions);
@@ -121,6 +121,9 @@ export class BullmqTransport implements Transport {
     this.assertOpen('consume');
     if (typeof handler !== 'function') throw new TypeError(`consume "${inbox}": handler must be a function`);
     const resolved = resolveConsumeOptions(inbox, this.partitionCount(inbox), options, this.options);
+    await this.reachable();
+    this.workerConnection ??= this.connect('worker', { maxRetriesPerRequest: null });
+    const connection = this.workerConnection;
     const log = this.options.logger?.child({ inbox });
     const workers = resolved.partitions.map((partition) => {
       const worker = new Worker(
@@ -140,7 +143,7 @@ export class BullmqTransport implements Transport {
           }
         },
         {
-          connection: this.workerConnection,
+          connection,
           prefix: this.options.prefix,
           concurrency: 1,
           settings: {
@@ -173,11 +176,13 @@ export class BullmqTransport implements Transport {
   }
 
   async depth(inbox: InboxName): Promise<number> {
+    await this.reachable();
     const counts = await Promise.all(this.partitionQueues(inbox).map((q) => q.getJobCounts('waiting', 'delayed', 'active', 'prioritized')));
     return counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
   }
 
   async deadLetters(inbox: InboxName): Promise<Envelope[]> {
+    await this.reachable();
     const failed = (await Promise.all(this.partitionQueues(inbox).map((q) => q.getFailed(0, -1)))).flat();
     failed.sort((a, b) => (a.finishedOn ?? 0) - (b.finishedOn ?? 0));
     const letters: Envelope[] = [];
@@ -193,19 +198,25 @@ export class BullmqTransport implements Transport {
 
   async ping(): Promise<void> {
     this.assertOpen('ping');
-    const reply = await this.producer.ping();
-    if (reply !== 'PONG') throw new Error(`redis answered PING with ${reply}`);
+    let reply: string;
+    try {
+      reply = await this.producer.ping();
+    } catch (err) {
+      throw new Error(`bullmq transport: Redis at ${redisAddress(this.options.redisUrl)} is unreachable: ${errorMessage(err)}`, { cause: err });
+    }
+    if (reply !== 'PONG') throw new Error(`bullmq transport: Redis answered PING with ${reply}`);
   }
 
   /** Closes workers (letting active jobs finish), then queues, then connections; every step runs even if one fails. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await settleAll([...this.consumers].map((c) => () => c.close()));
-      await settleAll([
+      const consumerErrors = await settle([...this.consumers].map((c) => () => c.close()));
+      const otherErrors = await settle([
         ...[...this.queues.values()].map((q) => () => q.close()),
-        () => this.workerConnection.quit(),
-        () => this.producer.quit(),
+        () => disconnect(this.workerConnection),
+        () => disconnect(this.producer),
       ]);
+      raise([...consumerErrors, ...otherErrors]);
     })();
     return this.closing;
   }
@@ -214,8 +225,17 @@ export class BullmqTransport implements Transport {
     if (this.closing) throw new Error(`bullmq transport is closed: cannot ${operation}`);
   }
 
+  /**
+   * BullMQ waits forever for a connection that is not ready yet; a PING through the fail-fast producer
+   * turns an unreachable Redis into an error instead.
+   */
+  private async reachable(): Promise<void> {
+    if (this.producer.status !== 'ready') await this.ping();
+  }
+
   private connect(role: string, options: { maxRetriesPerRequest: number | null }): Redis {
-    const client = new Redis(this.options.redisUrl, options);
+    // Reconnect quickly (capped at 1 s) so a command waiting on a reconnect fails or succeeds soon.
+    const client = new Redis(this.options.redisUrl, { ...options, retryStrategy: (times) => Math.min(times * 100, 1000) });
     // Without a listener an unreachable Redis would crash the process; ioredis reconnects by itself.
     client.on('error', (err) => this.options.logger?.warn({ err, role }, 'redis connection error'));
     return client;
@@ -238,10 +258,33 @@ export class BullmqTransport implements Transport {
   }
 }
 
-/** Runs every step even when some fail, then reports all failures together. */
-async function settleAll(steps: (() => Promise<unknown>)[]): Promise<void> {
+/** host:port only: the URL may carry a password. */
+function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '6379'}`;
+  } catch {
+    return '(unparsable redis_url)';
+  }
+}
+
+/** QUIT lets pending replies arrive; a client that is not connected is just dropped (QUIT would wait for it). */
+async function disconnect(client: Redis | undefined): Promise<void> {
+  if (client?.status === 'ready') await client.quit();
+  else client?.disconnect();
+}
+
+/** Runs every step even when some fail; returns the failures. */
+async function settle(steps: (() => Promise<unknown>)[]): Promise<unknown[]> {
   const results = await Promise.allSettled(steps.map((step) => step()));
-  const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+}
+
+function raise(errors: unknown[]): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, `${errors.length} cleanup steps failed`);
+}
+
+async function settleAll(steps: (() => Promise<unknown>)[]): Promise<void> {
+  raise(await settle(steps));
 }
