@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BullmqTransport } from '../../src/bus/bullmq/bullmq-transport.js';
+import { createTransport } from '../../src/bus/create-transport.js';
 import { LocalTransport, type LocalTransportOptions } from '../../src/bus/local/local-transport.js';
 import { envelope } from '../../src/bus/messages.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/env.js';
@@ -139,5 +140,23 @@ describe('bullmq transport without Redis', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('createTransport', () => {
+  it('builds the adapter the config names', async () => {
+    const local = createTransport({ kind: 'local', prefix: 'vigil', partitions: { 'alert-manager': 3 } });
+    const bullmq = createTransport({ kind: 'bullmq', redis_url: testRedisUrl(), prefix: uniquePrefix('create'), partitions: { notifier: 2 } });
+    try {
+      expect([local.kind, local.partitions('alert-manager'), local.partitions('notifier')]).toEqual(['local', 3, 1]);
+      expect([bullmq.kind, bullmq.partitions('notifier')]).toEqual(['bullmq', 2]);
+      await bullmq.ping();
+    } finally {
+      await Promise.all([local.close(), bullmq.close()]);
+    }
+  });
+
+  it('requires redis_url for bullmq', () => {
+    expect(() => createTransport({ kind: 'bullmq', prefix: 'vigil', partitions: {} })).toThrow(/transport.redis_url is required/);
   });
 });
