@@ -144,9 +144,12 @@ describe('bullmq transport without Redis', () => {
 });
 
 describe('createTransport', () => {
+  // journal_path is resolved against the config file by the caller and passed as opts.journalPath.
+  const base = { prefix: 'vigil', journal_path: 'data/queue.db', partitions: {} };
+
   it('builds the adapter the config names', async () => {
-    const local = createTransport({ kind: 'local', prefix: 'vigil', partitions: { 'alert-manager': 3 } });
-    const bullmq = createTransport({ kind: 'bullmq', redis_url: testRedisUrl(), prefix: uniquePrefix('create'), partitions: { notifier: 2 } });
+    const local = createTransport({ ...base, kind: 'local', partitions: { 'alert-manager': 3 } });
+    const bullmq = createTransport({ ...base, kind: 'bullmq', redis_url: testRedisUrl(), prefix: uniquePrefix('create'), partitions: { notifier: 2 } });
     try {
       expect([local.kind, local.partitions('alert-manager'), local.partitions('notifier')]).toEqual(['local', 3, 1]);
       expect([bullmq.kind, bullmq.partitions('notifier')]).toEqual(['bullmq', 2]);
@@ -157,6 +160,6 @@ describe('createTransport', () => {
   });
 
   it('requires redis_url for bullmq', () => {
-    expect(() => createTransport({ kind: 'bullmq', prefix: 'vigil', partitions: {} })).toThrow(/transport.redis_url is required/);
+    expect(() => createTransport({ ...base, kind: 'bullmq' })).toThrow(/transport.redis_url is required/);
   });
 });
