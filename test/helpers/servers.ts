@@ -68,6 +68,7 @@ export async function startRedis(): Promise<ManagedServer> {
   const { Redis } = await import('ioredis');
   await waitFor('redis-server', async () => {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined); // refused until the server is up; connect() reports it
     try {
       await client.connect();
       return (await client.ping()) === 'PONG';
