@@ -15,7 +15,7 @@ import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { envelope } from '../../src/bus/messages.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { makeSample, type Sample } from '../../src/series/series.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { startRedis, waitFor } from '../helpers/servers.js';
 
 const { values: args } = parseArgs({
@@ -69,10 +69,10 @@ async function samplesEvaluated(daemon: Daemon): Promise<number> {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function run(name: string, transportYaml: string, receiver: Receiver): Promise<void> {
+async function run(name: string, transportYaml: string, receiver: WebhookReceiver): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   const file = join(dir, 'vigil.yaml');
-  writeFileSync(file, config(dir, transportYaml.replace('JOURNAL', join(dir, 'queue.db')), `${receiver.url}/hook`));
+  writeFileSync(file, config(dir, transportYaml.replace('JOURNAL', join(dir, 'queue.db')), `${receiver.url}`));
   const daemon = await startDaemon({ configFile: file, listen: false, logger: createLogger('warn', { destination: process.stderr }) });
   try {
     // Throughput: push TOTAL samples as fast as the collector inbox takes them; time until all are evaluated.
@@ -122,7 +122,7 @@ async function run(name: string, transportYaml: string, receiver: Receiver): Pro
   }
 }
 
-const receiver = await startReceiver();
+const receiver = await startWebhookReceiver();
 const wanted = args.transports.split(',');
 console.log(`bench:pipeline on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), Node ${process.version}; ${RULES} rules, ${SERIES.toLocaleString('en')} series, batches of ${BATCH}`);
 if (wanted.includes('local')) await run('local', '{ kind: local, journal_path: JOURNAL }', receiver);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRedisUrl, uniquePrefix } from '../helpers/env.js';
 import { spawnDaemon } from '../helpers/daemon-process.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { freePort, waitFor } from '../helpers/servers.js';
 
 const TOKEN = 'crash-test-token';
@@ -14,13 +14,13 @@ const TOKEN = 'crash-test-token';
  * persisted alert state and the durable `for` timer — no loss, no duplicate page.
  */
 describe.each(['local', 'bullmq'] as const)('kill -9 while pending on the %s transport', (transport) => {
-  let receiver: Receiver;
+  let receiver: WebhookReceiver;
   let dir: string;
   let file: string;
   let url: string;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     dir = mkdtempSync(join(tmpdir(), 'vigil-crash-'));
     file = join(dir, 'vigil.yaml');
     const port = await freePort();
@@ -40,7 +40,7 @@ rules:
     value: 100
     for: 4s
 notifier:
-  receivers: [{ name: hook, kind: webhook, url: "${receiver.url}/hook" }]
+  receivers: [{ name: hook, kind: webhook, url: "${receiver.url}" }]
   default_receiver: hook
 `,
     );

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/env.js';
-import { startMetricsTarget, startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startMetricsTarget } from '../helpers/metrics-target.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { startPrometheus, waitFor, type ManagedServer } from '../helpers/servers.js';
 
 /**
@@ -16,13 +17,13 @@ describe.each(['local', 'bullmq'] as const)('end to end on the %s transport', (t
   const SERIES = 'vigil_e2e_temperature{room="lab"}';
   let target: Awaited<ReturnType<typeof startMetricsTarget>>;
   let prometheus: ManagedServer;
-  let receiver: Receiver;
+  let receiver: WebhookReceiver;
   let daemon: Daemon;
   let dir: string;
 
   beforeAll(async () => {
     target = await startMetricsTarget({ [SERIES]: 20 });
-    [prometheus, receiver] = await Promise.all([startPrometheus([target.address], '1s'), startReceiver()]);
+    [prometheus, receiver] = await Promise.all([startPrometheus([target.address], '1s'), startWebhookReceiver()]);
     dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
     const file = join(dir, 'vigil.yaml');
     writeFileSync(
@@ -52,7 +53,7 @@ rules:
     annotations:
       summary: 'Lab at {{ $value }} degrees'
 notifier:
-  receivers: [{ name: hook, kind: webhook, url: "${receiver.url}/hook" }]
+  receivers: [{ name: hook, kind: webhook, url: "${receiver.url}" }]
   default_receiver: hook
 `,
     );

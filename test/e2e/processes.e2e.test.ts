@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRedisUrl, uniquePrefix } from '../helpers/env.js';
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { freePort, waitFor } from '../helpers/servers.js';
 
 const TOKEN = 'process-test-token';
@@ -16,10 +16,10 @@ function metricValue(text: string, pattern: RegExp): number {
 
 describe('the daemon as an operator runs it', () => {
   let dir: string;
-  let receiver: Receiver;
+  let receiver: WebhookReceiver;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vigil-proc-'));
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
   });
   afterAll(async () => {
     await receiver.close();
@@ -60,7 +60,7 @@ store: { kind: embedded, path: scaled.db }
 rules:
   - { name: GpuHot, kind: threshold, metric: gpu_temp, op: '>', value: 85 }
 notifier:
-  receivers: [{ name: hook, kind: webhook, url: "${receiver.url}/hook" }]
+  receivers: [{ name: hook, kind: webhook, url: "${receiver.url}" }]
   default_receiver: hook
 `,
     );

@@ -6,6 +6,10 @@ export interface ReceivedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+  /** Arrival time, epoch ms. */
+  at: number;
 }
 
 /** How the receiver answers its n-th request (1-based): a status, optionally after a delay. */
@@ -17,6 +21,14 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A real HTTP server on a free loopback port that records every request and answers as `reply` says. */
 export async function startWebhookReceiver(reply: Reply = () => ({ status: 200 })): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
@@ -25,7 +37,8 @@ export async function startWebhookReceiver(reply: Reply = () => ({ status: 200 }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const text = Buffer.concat(chunks).toString('utf8');
+      const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: text, json: parseJson(text), at: Date.now() };
       requests.push(request);
       const { status, delayMs = 0, body = '' } = reply(requests.length, request);
       const timer = setTimeout(() => {

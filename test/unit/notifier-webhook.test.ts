@@ -83,13 +83,15 @@ describe('webhook notifier', () => {
     expect(JSON.parse(request?.body ?? '')).toEqual(webhookMessage(notification, deps.externalURL));
   });
 
-  it('signs the raw body with HMAC-SHA256 when a secret is set', async () => {
+  it('signs the timestamp and raw body with HMAC-SHA256 when a secret is set', async () => {
     const { url, requests } = await receive();
     await webhook(url, { hmac_secret: 'right-secret' }).notifier.send(notification, ctx);
     const request = requests[0]!;
-    const verify = (secret: string) => request.headers['x-vigil-signature'] === `sha256=${createHmac('sha256', secret).update(request.body).digest('hex')}`;
+    const signed = `${String(request.headers['x-vigil-timestamp'])}.${request.body}`;
+    const verify = (secret: string, text = signed) => request.headers['x-vigil-signature'] === `sha256=${createHmac('sha256', secret).update(text).digest('hex')}`;
     expect(verify('right-secret')).toBe(true);
     expect(verify('wrong-secret')).toBe(false);
+    expect(verify('right-secret', `1714557000.${request.body}`)).toBe(false);
     expect(request.headers['x-vigil-timestamp']).toBe('1714557601');
   });
 

@@ -70,8 +70,12 @@ export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
-export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+/**
+ * HMAC-SHA256 over `<timestamp>.<body>`: covering the timestamp lets a receiver refuse replays of an
+ * old, validly signed request by checking X-Vigil-Timestamp against its clock.
+ */
+function signBody(body: string, timestamp: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 const ERROR_BODY_CHARS = 200;
@@ -113,7 +117,8 @@ export function createWebhookNotifier(receiver: WebhookReceiver, deps: WebhookDe
         const body = JSON.stringify(webhookMessage(notification, deps.externalURL));
         const headers = { ...baseHeaders, 'Idempotency-Key': ctx.deliveryId };
         if (secret !== undefined) {
-          Object.assign(headers, { 'X-Vigil-Signature': signBody(body, secret), 'X-Vigil-Timestamp': String(Math.floor(ctx.now / 1000)) });
+          const timestamp = String(Math.floor(ctx.now / 1000));
+          Object.assign(headers, { 'X-Vigil-Signature': signBody(body, timestamp, secret), 'X-Vigil-Timestamp': timestamp });
         }
         let status: number;
         let text: string;
