@@ -34,6 +34,18 @@ export interface MessagePayloads {
   'alert.notify': { alert: AlertPayload; rule: string; receiver?: string };
   /** A durable retry of one outbox delivery. */
   'delivery.retry': { deliveryId: string };
+  /** A person acknowledged an alert (API or CLI): the alert manager records it. */
+  'alert.ack': { fingerprint: string; by: string; comment?: string };
+  /** The alert manager accepted an acknowledgement: escalations stop, PagerDuty and Jira follow. */
+  'alert.acknowledged': { fingerprint: string; by: string; at: number; labels: Record<string, string> };
+  /** A notification group's timer (group_wait, group_interval, repeat_interval) is due. */
+  'group.flush': { groupKey: string; due: number };
+  /** An escalation's step timeout is due. */
+  'escalation.step': { escalationId: string; due: number };
+  /** A ticket workflow (SLA reached, escalate unresolved ticket) is due. */
+  'ticket.check': { ticketId: string; due: number };
+  /** The daily report is due. */
+  'report.daily': { due: number };
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -57,6 +69,12 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier'],
   'delivery.retry': ['notifier'],
+  'alert.ack': ['alert-manager'],
+  'alert.acknowledged': ['notifier'],
+  'group.flush': ['notifier'],
+  'escalation.step': ['notifier'],
+  'ticket.check': ['notifier'],
+  'report.daily': ['notifier'],
 };
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {

@@ -172,30 +172,235 @@ export const ThresholdRuleSchema = Strict(
 
 export const RulesSchema = Type.Array(ThresholdRuleSchema, { default: [] });
 
+/** Per-channel template overrides; `{{ ... }}` placeholders as documented in the README. */
+const Templates = (fields: string[]) =>
+  Type.Optional(Strict(Object.fromEntries(fields.map((f) => [f, Type.Optional(Type.String())])), 'Template overrides; unset fields use the built-in defaults.'));
+
+/** Fields every receiver has. */
+const receiverBase = {
+  name: Type.String({ minLength: 1 }),
+  send_resolved: Type.Boolean({ default: true }),
+  rate_limit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'At most this many sends per second to this receiver; the rest wait.' })),
+};
+
 const WebhookReceiver = Strict(
   {
-    name: Type.String({ minLength: 1 }),
+    ...receiverBase,
     kind: Type.Literal('webhook'),
     url: Type.String({ minLength: 1 }),
     timeout: Duration('HTTP timeout', '10s'),
-    send_resolved: Type.Boolean({ default: true }),
     hmac_secret: Type.Optional(Secret),
   },
   'POSTs Alertmanager-compatible JSON.',
 );
 
-const LogReceiver = Strict(
-  { name: Type.String({ minLength: 1 }), kind: Type.Literal('log'), send_resolved: Type.Boolean({ default: true }) },
-  'Writes notifications to the log (the embedded default).',
+const LogReceiver = Strict({ ...receiverBase, kind: Type.Literal('log') }, 'Writes notifications to the log (the embedded default).');
+
+const SlackReceiver = Strict(
+  {
+    ...receiverBase,
+    kind: Type.Literal('slack'),
+    url: Secret,
+    channel: Type.Optional(Type.String()),
+    timeout: Duration('HTTP timeout', '10s'),
+    templates: Templates(['title', 'text']),
+  },
+  'Slack incoming webhook with Block Kit messages.',
+);
+
+const EmailReceiver = Strict(
+  {
+    ...receiverBase,
+    kind: Type.Literal('email'),
+    to: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Addresses; on-call targets add theirs.' }),
+    from: Type.String({ minLength: 3 }),
+    smtp: Strict(
+      {
+        host: Type.String({ minLength: 1 }),
+        port: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
+        tls: OneOf(['starttls', 'tls', 'none'], { default: 'starttls', description: 'starttls: upgrade required; tls: implicit TLS (port 465); none: plain.' }),
+        username: Type.Optional(Type.String()),
+        password: Type.Optional(Secret),
+        timeout: Duration('SMTP timeout', '15s'),
+      },
+      'SMTP server.',
+    ),
+    templates: Templates(['subject', 'text', 'html']),
+  },
+  'Email over SMTP with HTML and plain-text parts.',
+);
+
+const PagerDutyReceiver = Strict(
+  {
+    ...receiverBase,
+    kind: Type.Literal('pagerduty'),
+    routing_key: Secret,
+    url: Type.String({ default: 'https://events.pagerduty.com/v2/enqueue' }),
+    timeout: Duration('HTTP timeout', '10s'),
+    templates: Templates(['summary']),
+  },
+  'PagerDuty Events API v2: trigger, acknowledge and resolve with a stable dedup key.',
+);
+
+const JiraReceiver = Strict(
+  {
+    ...receiverBase,
+    kind: Type.Literal('jira'),
+    url: Type.String({ minLength: 1, description: 'Jira base URL.' }),
+    username: Type.String({ minLength: 1 }),
+    api_token: Secret,
+    project: Type.String({ minLength: 1 }),
+    issue_type: Type.String({ default: 'Incident' }),
+    assignee: Type.Optional(Type.String({ description: 'Account id; on-call targets override it.' })),
+    transitions: Strict(
+      { acknowledged: Type.Optional(Type.String()), resolved: Type.Optional(Type.String()) },
+      'Transition names applied when the alert is acknowledged or resolved.',
+    ),
+    timeout: Duration('HTTP timeout', '10s'),
+    templates: Templates(['summary', 'description']),
+  },
+  'Jira issues over the REST API: created on firing, commented and transitioned on acknowledge and resolve.',
+);
+
+export const ReceiverSchema = KindUnion(
+  [WebhookReceiver, LogReceiver, SlackReceiver, EmailReceiver, PagerDutyReceiver, JiraReceiver],
+  'A receiver: kind webhook, log, slack, email, pagerduty or jira.',
+);
+
+const Clock = Type.String({ pattern: '^([01]\\d|2[0-4]):[0-5]\\d$', description: 'HH:MM' });
+
+export const TimeIntervalSchema = Strict(
+  {
+    name: Type.String({ minLength: 1 }),
+    location: Type.String({ default: 'UTC', description: 'IANA time zone, e.g. Europe/Berlin.' }),
+    times: Type.Optional(Type.Array(Strict({ start: Clock, end: Clock }, 'From start to end; end before start wraps past midnight.'))),
+    weekdays: Type.Optional(Type.Array(OneOf(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']))),
+  },
+  'Named time windows (business hours, nights, weekends) in a time zone.',
+);
+
+const RouteFields = {
+  receiver: Type.Optional(Type.String({ description: 'Inherited from the parent when omitted.' })),
+  receivers: Type.Optional(Type.Array(Type.String(), { description: 'Several receivers at once.' })),
+  matchers: Type.Optional(Type.Array(Type.String(), { description: 'Alertmanager matchers: label="v", label!="v", label=~"re", label!~"re".' })),
+  continue: Type.Boolean({ default: false }),
+  group_by: Type.Optional(Type.Array(Type.String(), { description: "Labels to group by; ['...'] groups by all labels." })),
+  group_wait: Type.Optional(Duration('Wait before the first notification of a new group')),
+  group_interval: Type.Optional(Duration('Wait before notifying about changes to a group')),
+  repeat_interval: Type.Optional(Duration('Resend a still-firing group this often')),
+  active_time_intervals: Type.Optional(Type.Array(Type.String(), { description: 'Route applies only inside these intervals.' })),
+  mute_time_intervals: Type.Optional(Type.Array(Type.String(), { description: 'Route applies only outside these intervals.' })),
+  min_firing: Type.Optional(Type.Integer({ minimum: 1, description: 'Route applies only when its group has at least this many firing alerts.' })),
+  escalation: Type.Optional(Type.String({ description: 'Escalation policy for this route.' })),
+};
+
+export interface RouteConfig {
+  receiver?: string;
+  receivers?: string[];
+  matchers?: string[];
+  continue: boolean;
+  group_by?: string[];
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  active_time_intervals?: string[];
+  mute_time_intervals?: string[];
+  min_firing?: number;
+  escalation?: string;
+  routes?: RouteConfig[];
+}
+
+const RouteSchema = Type.Recursive(
+  (Self) => Type.Object({ ...RouteFields, routes: Type.Optional(Type.Array(Self)) }, { additionalProperties: false, description: 'A routing tree node.' }),
+  { $id: 'Route' },
+);
+
+const OncallUser = Strict(
+  {
+    name: Type.String({ minLength: 1 }),
+    email: Type.Optional(Type.String()),
+    slack: Type.Optional(Type.String({ description: 'Slack member id or @handle.' })),
+    jira_account: Type.Optional(Type.String()),
+  },
+  'A person who can be on call.',
+);
+
+const Layer = Strict(
+  {
+    rotation: OneOf(['daily', 'weekly']),
+    handoff: Clock,
+    start: Type.String({ description: 'Date the rotation starts (YYYY-MM-DD) with the first user.' }),
+    users: Type.Array(Type.String(), { minItems: 1 }),
+    restrict: Type.Optional(Type.Array(Type.String(), { description: 'Only inside these time intervals.' })),
+  },
+  'A rotation; later layers win over earlier ones where they are active.',
+);
+
+const Schedule = Strict(
+  {
+    name: Type.String({ minLength: 1 }),
+    time_zone: Type.String({ default: 'UTC' }),
+    layers: Type.Array(Layer, { default: [] }),
+    overrides: Type.Array(Strict({ user: Type.String(), start: Type.String(), end: Type.String() }, 'Someone covers a shift.'), { default: [] }),
+    import: Type.Optional(Type.String({ description: 'CSV or XLSX file of shifts (one row per shift: user,start,end), relative to the config file.' })),
+  },
+  'An on-call schedule.',
+);
+
+const EscalationPolicy = Strict(
+  {
+    name: Type.String({ minLength: 1 }),
+    repeat: Type.Integer({ minimum: 0, maximum: 9, default: 0, description: 'Run the steps again this many times while unacknowledged.' }),
+    steps: Type.Array(
+      Strict(
+        {
+          targets: Type.Array(Type.String(), { minItems: 1, description: 'schedule:NAME, user:NAME or receiver:NAME.' }),
+          timeout: Duration('Go to the next step when not acknowledged within this time', '15m'),
+        },
+        'One escalation step.',
+      ),
+      { minItems: 1 },
+    ),
+  },
+  'Who is told, and when, until someone acknowledges.',
 );
 
 export const NotifierSchema = Strict(
   {
-    receivers: Type.Array(KindUnion([WebhookReceiver, LogReceiver], 'A receiver: kind webhook or log.'), { default: [{ name: 'log', kind: 'log', send_resolved: true }] }),
-    default_receiver: Type.String({ default: 'log', description: 'Receiver for alerts no route matches.' }),
+    receivers: Type.Array(ReceiverSchema, { default: [{ name: 'log', kind: 'log', send_resolved: true }] }),
+    default_receiver: Type.String({ default: 'log', description: 'Receiver of the root route when `route` is not given.' }),
     max_attempts: Type.Integer({ minimum: 1, default: 10, description: 'Delivery attempts before a notification is dead-lettered.' }),
+    circuit_breaker: Strict(
+      {
+        failures: Type.Integer({ minimum: 1, default: 5, description: 'Consecutive failures that open a receiver\'s circuit.' }),
+        cool_down: Duration('How long an open circuit waits before trying again', '30s'),
+      },
+      'Stops hammering a receiver that keeps failing.',
+    ),
+    route: Type.Optional(RouteSchema),
+    time_intervals: Type.Array(TimeIntervalSchema, { default: [] }),
+    oncall: Strict({ users: Type.Array(OncallUser, { default: [] }), schedules: Type.Array(Schedule, { default: [] }) }, 'People and on-call schedules.'),
+    escalation_policies: Type.Array(EscalationPolicy, { default: [] }),
+    tickets: Type.Optional(
+      Strict(
+        {
+          receiver: Type.String({ description: 'A jira receiver.' }),
+          after: Duration('Open a ticket when an alert has been firing this long (the SLA)'),
+          escalate_after: Duration('Escalate the ticket to the next level when still unresolved after this long'),
+          schedule: Type.Optional(Type.String({ description: 'Assign to whoever is on call in this schedule.' })),
+          escalation_schedule: Type.Optional(Type.String({ description: 'Reassign to whoever is on call here on escalation.' })),
+        },
+        'Ticket automation.',
+      ),
+    ),
+    daily_report: Type.Optional(
+      Strict(
+        { at: Clock, time_zone: Type.String({ default: 'UTC' }), receivers: Type.Array(Type.String(), { minItems: 1 }) },
+        'A daily report of unresolved alerts and incidents.',
+      ),
+    ),
   },
-  'Where notifications go.',
+  'Where notifications go: receivers, routing, on-call, escalation.',
 );
 
 export const ConfigSchema = Type.Object(
@@ -223,5 +428,6 @@ export type SourceConfig = CollectorConfig['sources'][number];
 export type ThresholdRule = Static<typeof ThresholdRuleSchema>;
 export type RuleConfig = ThresholdRule;
 export type NotifierConfig = Static<typeof NotifierSchema>;
+export type TimeIntervalConfig = Static<typeof TimeIntervalSchema>;
 export type ReceiverConfig = NotifierConfig['receivers'][number];
 export type SecretValue = Static<typeof Secret>;

@@ -106,6 +106,19 @@ export interface StoredModel {
   weights: Buffer;
 }
 
+/**
+ * Durable state of the notifier's workflows: aggregation groups, escalations, tickets, reports.
+ * One collection told apart by `kind`, each workflow keeping its own fields.
+ */
+export interface NotifierStateRecord {
+  id: string;
+  kind: 'group' | 'escalation' | 'ticket' | 'report';
+  updatedAt: number;
+  /** When the workflow next needs attention (epoch ms), if ever. */
+  dueAt?: number;
+  [extra: string]: unknown;
+}
+
 /** A record of a message handled once, for idempotent handlers. */
 export interface ProcessedRecord {
   id: string;
@@ -151,6 +164,7 @@ export interface Store {
   readonly deliveries: Collection<DeliveryRecord>;
   readonly runbookExecutions: Collection<RunbookExecutionRecord>;
   readonly silences: Collection<SilenceRecord>;
+  readonly notifierState: Collection<NotifierStateRecord>;
   readonly processed: Collection<ProcessedRecord>;
   readonly models: ModelStore;
   /** Throws when the backend is unreachable. */
@@ -166,6 +180,7 @@ export const INDEXES = {
   deliveries: ['status', 'receiver', 'channel', 'createdAt', 'nextAttemptAt'],
   runbookExecutions: ['runbook', 'state', 'createdAt'],
   silences: ['endsAt', 'startsAt'],
+  notifierState: ['kind', 'updatedAt', 'dueAt'],
   processed: ['at'],
   models: ['seriesId', 'kind', 'createdAt'],
 } as const satisfies Record<string, readonly string[]>;

@@ -52,6 +52,7 @@ const makers: Record<RecordCollection, (i: number) => AnyRecord> = {
     updatedAt: 6000 + i,
   }),
   processed: (i) => ({ id: `msg-${i}`, at: 7000 + i }),
+  notifierState: (i) => ({ id: `state-${i}`, kind: i % 2 ? 'group' : 'escalation', updatedAt: 8000 + i, dueAt: 8500 + i, alerts: ['f1', `f${i}`] }),
 };
 
 const RECORD_COLLECTIONS = Object.keys(makers) as RecordCollection[];

@@ -14,6 +14,7 @@ import {
   type IncidentRecord,
   type ModelRecord,
   type ModelStore,
+  type NotifierStateRecord,
   type ProcessedRecord,
   type Query,
   type RunbookExecutionRecord,
@@ -210,6 +211,7 @@ export class SqliteStore implements Store {
   readonly deliveries: Collection<DeliveryRecord>;
   readonly runbookExecutions: Collection<RunbookExecutionRecord>;
   readonly silences: Collection<SilenceRecord>;
+  readonly notifierState: Collection<NotifierStateRecord>;
   readonly processed: Collection<ProcessedRecord>;
   readonly models: ModelStore;
 
@@ -223,6 +225,7 @@ export class SqliteStore implements Store {
     this.deliveries = new SqliteCollection(tables.deliveries);
     this.runbookExecutions = new SqliteCollection(tables.runbookExecutions);
     this.silences = new SqliteCollection(tables.silences);
+    this.notifierState = new SqliteCollection(tables.notifierState);
     this.processed = new SqliteCollection(tables.processed);
     this.models = new SqliteModelStore(tables.models);
   }

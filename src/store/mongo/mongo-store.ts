@@ -13,6 +13,7 @@ import {
   type IncidentRecord,
   type ModelRecord,
   type ModelStore,
+  type NotifierStateRecord,
   type ProcessedRecord,
   type Query,
   type RunbookExecutionRecord,
@@ -234,6 +235,7 @@ export class MongoStore implements Store {
   readonly deliveries: Collection<DeliveryRecord>;
   readonly runbookExecutions: Collection<RunbookExecutionRecord>;
   readonly silences: Collection<SilenceRecord>;
+  readonly notifierState: Collection<NotifierStateRecord>;
   readonly processed: Collection<ProcessedRecord>;
   readonly models: ModelStore;
 
@@ -250,6 +252,7 @@ export class MongoStore implements Store {
     this.deliveries = collection('deliveries');
     this.runbookExecutions = collection('runbookExecutions');
     this.silences = collection('silences');
+    this.notifierState = collection('notifierState');
     this.processed = collection('processed');
     this.models = new MongoModelStore(db.collection<MongoModelDoc>('models'), new GridFSBucket(db, { bucketName: WEIGHTS_BUCKET }), gridfsThreshold);
   }
