@@ -1,9 +1,25 @@
 import type { AlertPayload, AlertStatus } from '../../bus/messages.js';
 
-/** What the outbox stores and a receiver is sent: alerts of one rule for one receiver. */
+/** A person a notification is addressed to (from an on-call schedule or escalation step). */
+export interface Recipient {
+  name: string;
+  email?: string;
+  slack?: string;
+  jira_account?: string;
+}
+
+/** What the outbox stores and a receiver is sent: one aggregation group's alerts for one receiver. */
 export interface Notification {
   receiver: string;
   rule: string;
+  /** The aggregation group (route + group_by values); PagerDuty's dedup key and Jira's issue are per group. */
+  groupKey?: string;
+  /** The group's labels (the group_by labels and their values). */
+  groupLabels?: Record<string, string>;
+  /** Set when this notification reports an acknowledgement rather than a state change. */
+  acknowledged?: { by: string; at: number };
+  /** People to address (on call, escalation); channels without addressing ignore it. */
+  recipients?: Recipient[];
   /** When the alert manager raised it (the message ts): end-to-end latency is measured from here. */
   raisedAt: number;
   alerts: AlertPayload[];
