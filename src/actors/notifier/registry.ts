@@ -1,8 +1,12 @@
 import type { VigilConfig } from '../../config/load.js';
 import type { ReceiverConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
+import { createEmailNotifier } from './email/email.js';
+import { createJiraNotifier } from './jira/jira.js';
 import { createLogNotifier } from './log/log.js';
 import type { Integration } from './notify.js';
+import { createPagerDutyNotifier } from './pagerduty/pagerduty.js';
+import { createSlackNotifier } from './slack/slack.js';
 import { createWebhookNotifier } from './webhook/webhook.js';
 
 export interface ChannelDeps {
@@ -18,6 +22,10 @@ type ChannelFactory<K extends ReceiverKind> = (receiver: Extract<ReceiverConfig,
 const CHANNELS: { [K in ReceiverKind]: ChannelFactory<K> } = {
   webhook: createWebhookNotifier,
   log: createLogNotifier,
+  slack: createSlackNotifier,
+  email: createEmailNotifier,
+  pagerduty: createPagerDutyNotifier,
+  jira: createJiraNotifier,
 };
 
 export function externalURL(config: VigilConfig): string {
