@@ -3,6 +3,7 @@ import type { AlertStatus } from '../../../bus/messages.js';
 import { readSecret } from '../../../config/load.js';
 import type { ReceiverConfig } from '../../../config/schema.js';
 import { parseDuration } from '../../../series/duration.js';
+import { basicAuth, httpRequest } from '../http.js';
 import { notificationStatus, type Integration, type Notification, type SendResult } from '../notify.js';
 
 type WebhookReceiver = Extract<ReceiverConfig, { kind: 'webhook' }>;
@@ -65,26 +66,12 @@ export function webhookMessage(notification: Notification, externalURL: string):
   };
 }
 
-/** 5xx: the receiver is broken or overloaded now; 408 and 429 ask us to come back later. Other 4xx won't change. */
-export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
-}
-
 /**
  * HMAC-SHA256 over `<timestamp>.<body>`: covering the timestamp lets a receiver refuse replays of an
  * old, validly signed request by checking X-Vigil-Timestamp against its clock.
  */
 function signBody(body: string, timestamp: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
-const ERROR_BODY_CHARS = 200;
-
-function describeNetworkError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return `timed out after ${timeoutMs}ms`;
-  const cause = err instanceof Error ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
-  if (cause?.code) return `${cause.code}: ${cause.message}`;
-  return err instanceof Error ? err.message : String(err);
 }
 
 export interface WebhookDeps {
@@ -101,8 +88,7 @@ export function createWebhookNotifier(receiver: WebhookReceiver, deps: WebhookDe
   const url = new URL(receiver.url);
   const baseHeaders: Record<string, string> = { 'Content-Type': 'application/json' };
   if (url.username || url.password) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    baseHeaders.Authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    baseHeaders.Authorization = basicAuth(decodeURIComponent(url.username), decodeURIComponent(url.password));
     url.username = '';
     url.password = '';
   }
@@ -120,20 +106,8 @@ export function createWebhookNotifier(receiver: WebhookReceiver, deps: WebhookDe
           const timestamp = String(Math.floor(ctx.now / 1000));
           Object.assign(headers, { 'X-Vigil-Signature': signBody(body, timestamp, secret), 'X-Vigil-Timestamp': timestamp });
         }
-        let status: number;
-        let text: string;
-        try {
-          const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
-          status = response.status;
-          // Read inside the timeout: a receiver that stalls mid-body is as down as one that never answers.
-          text = await response.text();
-        } catch (err) {
-          // No answer at all (refused, reset, DNS, timeout): the receiver may be restarting, so try again later.
-          return { ok: false, retryable: true, error: describeNetworkError(err, timeoutMs) };
-        }
-        if (status >= 200 && status < 300) return { ok: true };
-        const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_CHARS);
-        return { ok: false, retryable: isRetryableStatus(status), error: `HTTP ${status}${excerpt ? `: ${excerpt}` : ''}` };
+        const result = await httpRequest({ url, headers, body, timeoutMs });
+        return result.ok ? { ok: true } : { ok: false, retryable: result.retryable, error: result.error };
       },
     },
   };
