@@ -33,8 +33,8 @@ const KindUnion = <T extends TSchema[]>(members: [...T], description: string) =>
 const OneOf = <const V extends readonly string[]>(values: V, options: Record<string, unknown> = {}) =>
   Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...options });
 
-const Strict = <T extends Record<string, TSchema>>(props: T, description: string) =>
-  Type.Object(props, { additionalProperties: false, description });
+const Strict = <T extends Record<string, TSchema>>(props: T, description: string, options: { default?: object } = {}) =>
+  Type.Object(props, { additionalProperties: false, description, ...options });
 
 export const ServerSchema = Strict(
   {
@@ -376,10 +376,11 @@ export const NotifierSchema = Strict(
         cool_down: Duration('How long an open circuit waits before trying again', '30s'),
       },
       'Stops hammering a receiver that keeps failing.',
+      { default: {} },
     ),
     route: Type.Optional(RouteSchema),
     time_intervals: Type.Array(TimeIntervalSchema, { default: [] }),
-    oncall: Strict({ users: Type.Array(OncallUser, { default: [] }), schedules: Type.Array(Schedule, { default: [] }) }, 'People and on-call schedules.'),
+    oncall: Strict({ users: Type.Array(OncallUser, { default: [] }), schedules: Type.Array(Schedule, { default: [] }) }, 'People and on-call schedules.', { default: {} }),
     escalation_policies: Type.Array(EscalationPolicy, { default: [] }),
     tickets: Type.Optional(
       Strict(
