@@ -41,8 +41,12 @@ function simulate(timing: AlertTiming, snapshot?: Snapshot<unknown>) {
     setNow(t: number) {
       now = t;
     },
+    ack(by: string, comment?: string) {
+      actor.send({ type: 'ack', at: now, by, ...(comment === undefined ? {} : { comment }) });
+    },
     transitions: () => emitted.filter((e) => e.type === 'transition').map((e) => `${e.from}->${e.to}@${e.at}`),
     notifies: () => emitted.filter((e) => e.type === 'notify').map((e) => e.status),
+    refusals: () => emitted.filter((e) => e.type === 'ack.refused').map((e) => e.reason),
   };
 }
 
@@ -232,5 +236,123 @@ describe('alert machine', () => {
     alert.advance(MINUTE);
     alert.sample(40, false);
     expect(pendingTimers(alert.context)).toEqual([{ timer: 'keep_firing', deadline: 11 * MINUTE }]);
+  });
+});
+
+describe('alert machine: acknowledgement', () => {
+  it('acknowledges a firing alert with who and why, then resolves with a notification when the condition clears', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.ack('alice', 'looking at it');
+    expect(alert.state).toBe('acknowledged');
+    expect(alert.context).toMatchObject({ acknowledgedBy: 'alice', acknowledgedAt: MINUTE, firedAt: 0, since: 0 });
+    expect(alert.emitted.slice(-2)).toEqual([
+      { type: 'transition', from: 'firing', to: 'acknowledged', at: MINUTE, by: 'alice', reason: 'looking at it' },
+      { type: 'acknowledged', by: 'alice', at: MINUTE },
+    ]);
+
+    alert.advance(MINUTE);
+    alert.sample(97, true); // the condition holds: still acknowledged, nobody is paged again
+    expect(alert.state).toBe('acknowledged');
+    expect(alert.context.value).toBe(97);
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    expect(alert.state).toBe('resolved');
+    expect(alert.context).toMatchObject({ resolvedAt: 3 * MINUTE, value: 40 });
+    expect(alert.transitions()).toEqual(['inactive->firing@0', `firing->acknowledged@${MINUTE}`, `acknowledged->resolved@${3 * MINUTE}`]);
+    expect(alert.notifies()).toEqual(['firing', 'resolved']);
+  });
+
+  it("uses 'acknowledged' as the reason when no comment is given", () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.ack('bob', '  ');
+    expect(alert.emitted.find((e) => e.type === 'transition' && e.to === 'acknowledged')).toMatchObject({ by: 'bob', reason: 'acknowledged' });
+  });
+
+  it('refuses an acknowledgement while pending, resolved or already acknowledged, saying why and changing nothing', () => {
+    const alert = simulate({ forMs: 5 * MINUTE, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.ack('alice');
+    expect(alert.state).toBe('pending');
+    alert.advance(5 * MINUTE);
+    alert.ack('alice');
+    alert.ack('bob'); // a second person, or the first one's request redelivered
+    expect(alert.state).toBe('acknowledged');
+    expect(alert.context.acknowledgedBy).toBe('alice');
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    alert.ack('carol');
+    expect(alert.state).toBe('resolved');
+    expect(alert.refusals()).toEqual(['the alert is pending, not firing', 'already acknowledged by alice', 'the alert is resolved, not firing']);
+    expect(alert.emitted.filter((e) => e.type === 'acknowledged')).toHaveLength(1);
+    expect(alert.transitions()).toEqual(['inactive->pending@0', `pending->firing@${5 * MINUTE}`, `firing->acknowledged@${5 * MINUTE}`, `acknowledged->resolved@${6 * MINUTE}`]);
+  });
+
+  it('keeps keep_firing_for semantics while acknowledged', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 10 * MINUTE });
+    alert.sample(95, true);
+    alert.advance(MINUTE);
+    alert.sample(40, false); // keeps firing until 11m
+    alert.ack('alice');
+    alert.advance(MINUTE);
+    alert.sample(96, true); // returns: the keep_firing deadline is cancelled
+    expect(alert.context.keepFiringDeadline).toBeUndefined();
+    alert.advance(MINUTE);
+    alert.sample(41, false); // clears again at 3m: resolves at 13m
+    expect(alert.timers).toEqual(expect.arrayContaining([{ timer: 'keep_firing', deadline: 13 * MINUTE }]));
+    alert.advance(9 * MINUTE);
+    expect(alert.state).toBe('acknowledged');
+    alert.advance(MINUTE);
+    expect(alert.state).toBe('resolved');
+    expect(alert.transitions().slice(-1)).toEqual([`acknowledged->resolved@${13 * MINUTE}`]);
+    expect(alert.notifies()).toEqual(['firing', 'resolved']);
+  });
+
+  it('resolves an acknowledged alert when its rule is removed', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.ack('alice');
+    alert.actor.send({ type: 'rule.removed', at: MINUTE });
+    expect(alert.state).toBe('resolved');
+    expect(alert.notifies()).toEqual(['firing', 'resolved']);
+  });
+
+  it('forgets the acknowledgement when the alert fires again', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.sample(95, true);
+    alert.ack('alice');
+    alert.advance(MINUTE);
+    alert.sample(40, false);
+    alert.advance(MINUTE);
+    alert.sample(95, true);
+    expect(alert.state).toBe('firing');
+    expect(alert.context.acknowledgedBy).toBeUndefined();
+    alert.ack('bob');
+    expect(alert.context.acknowledgedBy).toBe('bob');
+  });
+
+  it('survives a JSON round trip of its snapshot while acknowledged, and restarts without re-notifying', () => {
+    const before = simulate({ forMs: 0, keepFiringForMs: 10 * MINUTE });
+    before.sample(95, true);
+    before.advance(MINUTE);
+    before.ack('alice', 'on it');
+    before.advance(MINUTE);
+    before.sample(40, false); // keeps firing until 12m
+    const stored = JSON.parse(JSON.stringify(before.actor.getPersistedSnapshot())) as Snapshot<unknown>;
+    before.actor.stop();
+
+    const after = simulate({ forMs: 0, keepFiringForMs: 10 * MINUTE }, stored);
+    expect(after.state).toBe('acknowledged');
+    expect(after.emitted).toEqual([]); // restoring neither re-notifies nor re-announces the acknowledgement
+    expect(after.context).toMatchObject({ acknowledgedBy: 'alice', acknowledgedAt: MINUTE, firedAt: 0 });
+    expect(pendingTimers(after.context)).toEqual([{ timer: 'keep_firing', deadline: 12 * MINUTE }]);
+    after.ack('alice', 'on it'); // the request, redelivered after the restart
+    expect(after.refusals()).toEqual(['already acknowledged by alice']);
+    after.actor.send({ type: 'timer', timer: 'keep_firing', deadline: 12 * MINUTE });
+    expect(after.state).toBe('resolved');
+    expect(after.transitions()).toEqual([`acknowledged->resolved@${12 * MINUTE}`]);
+    expect(after.notifies()).toEqual(['resolved']);
   });
 });

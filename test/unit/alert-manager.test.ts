@@ -80,7 +80,11 @@ function createWorld(configText = RULES) {
       const sample = makeSample('cpu_usage', { host, env }, clock.t, value);
       return envelope('samples', `samples-${sample.series}-${clock.t}`, { source: 'test', samples: [sample] }, sample.series, clock.t);
     },
+    ack(fp: string, by: string, comment?: string): Envelope {
+      return envelope('alert.ack', `ack-${fp}-${by}-${clock.t}`, { fingerprint: fp, by, ...(comment === undefined ? {} : { comment }) }, fp, clock.t);
+    },
     notifies: () => published.filter((p) => p.message.type === 'alert.notify').map((p) => p.message as Envelope<'alert.notify'>),
+    acknowledgements: () => published.filter((p) => p.message.type === 'alert.acknowledged').map((p) => p.message as Envelope<'alert.acknowledged'>),
     timers: () => published.filter((p) => p.message.type === 'alert.timer'),
     /** Hands the actor every timer that is due, as the transport would. */
     async deliverDueTimers(actor: Actor) {
@@ -299,5 +303,105 @@ describe('alert manager', () => {
     expect(w.notifies()).toEqual([]);
     const history = await w.store.alertEvents.find({ orderBy: { field: 'at' } });
     expect(history.map((h) => `${h.from}->${h.to}:${h.reason}`)).toEqual(['inactive->pending:condition met', 'pending->inactive:condition cleared before the for duration']);
+  });
+});
+
+describe('alert manager: acknowledgement', () => {
+  /** A DiskFull alert (no `for`) firing since T0; returns its fingerprint. */
+  async function fireDisk(w: World, actor: Actor): Promise<string> {
+    await actor.handle(envelope('samples', `disk-${w.clock.t}`, { source: 'test', samples: [makeSample('disk_used', { mount: '/' }, w.clock.t, 99)] }));
+    return w.notifies()[0]!.payload.alert.fingerprint;
+  }
+  const disk = (w: World, value: number) =>
+    envelope('samples', `disk-${w.clock.t}`, { source: 'test', samples: [makeSample('disk_used', { mount: '/' }, w.clock.t, value)] });
+
+  it('records who acknowledged and announces it once, also when the request is redelivered', async () => {
+    const w = world();
+    const { actor, metrics } = w.boot();
+    await actor.start?.();
+    const fp = await fireDisk(w, actor);
+
+    w.clock.t = T0 + MINUTE;
+    const ack = w.ack(fp, 'alice', 'disk cleanup running');
+    await actor.handle(ack);
+    await actor.handle(ack); // at-least-once delivery
+    w.clock.t = T0 + 2 * MINUTE;
+    await actor.handle(w.ack(fp, 'bob')); // a second person: refused, the alert is already taken
+
+    expect(w.acknowledgements().map((m) => ({ id: m.id, key: m.key, payload: m.payload }))).toEqual([
+      {
+        id: `alert-${fp}-acknowledged-${T0}`,
+        key: fp,
+        payload: { fingerprint: fp, by: 'alice', at: T0 + MINUTE, labels: { alertname: 'DiskFull', mount: '/', severity: 'warning' } },
+      },
+    ]);
+    const history = await w.store.alertEvents.find({ where: { alertId: fp }, orderBy: { field: 'at' } });
+    expect(history.map((h) => `${h.from}->${h.to} by ${h.by}: ${h.reason}`)).toEqual(['inactive->firing by system: condition met', 'firing->acknowledged by alice: disk cleanup running']);
+    expect(await w.store.alerts.get(fp)).toMatchObject({ state: 'acknowledged', firedAt: T0 });
+    expect((await metrics.alertsActive.get()).values).toEqual(expect.arrayContaining([expect.objectContaining({ labels: { state: 'acknowledged' }, value: 1 })]));
+
+    // Still above the threshold: no new page; cleared: resolved, notified as a firing alert would be.
+    w.clock.t = T0 + 3 * MINUTE;
+    await actor.handle(disk(w, 99));
+    w.clock.t = T0 + 4 * MINUTE;
+    await actor.handle(disk(w, 50));
+    expect(w.notifies().map((n) => n.payload.alert.status)).toEqual(['firing', 'resolved']);
+    expect((await w.store.alerts.get(fp))?.state).toBe('resolved');
+  });
+
+  it('refuses, without writing anything, an acknowledgement of an alert that is not firing or not known', async () => {
+    const w = world();
+    const { actor } = w.boot();
+    await actor.start?.();
+    await actor.handle(w.cpu(95)); // pending
+    const fp = (w.timers()[0]!.message as Envelope<'alert.timer'>).payload.fingerprint;
+    const before = w.published.length;
+    await actor.handle(w.ack(fp, 'alice'));
+    await actor.handle(w.ack('0000000000000000', 'alice'));
+    expect(w.published.length).toBe(before);
+    expect((await w.store.alertEvents.find({ where: { alertId: fp } })).map((h) => h.to)).toEqual(['pending']);
+    expect((await w.store.alerts.get(fp))?.state).toBe('pending');
+  });
+
+  it('retries an acknowledgement whose announcement failed, with the same message id and one history entry', async () => {
+    const w = world();
+    const { actor } = w.boot();
+    await actor.start?.();
+    const fp = await fireDisk(w, actor);
+    w.clock.t = T0 + MINUTE;
+    const ack = w.ack(fp, 'alice');
+    w.failNextPublishes(1);
+    await expect(actor.handle(ack)).rejects.toThrow('bus unavailable');
+    expect((await w.store.alerts.get(fp))?.state).toBe('firing');
+
+    w.clock.t = T0 + 2 * MINUTE; // redelivered later: it still carries the request's time
+    await actor.handle(ack);
+    expect(w.acknowledgements().map((m) => m.payload.at)).toEqual([T0 + MINUTE]);
+    expect((await w.store.alertEvents.find({ where: { alertId: fp } })).filter((h) => h.to === 'acknowledged')).toHaveLength(1);
+  });
+
+  it('stays acknowledged across a restart and resolves once', async () => {
+    const w = world();
+    const first = w.boot().actor;
+    await first.start?.();
+    const fp = await fireDisk(w, first);
+    w.clock.t = T0 + MINUTE;
+    await first.handle(w.ack(fp, 'alice'));
+    await first.stop?.();
+
+    w.clock.t = T0 + 2 * MINUTE;
+    const { actor: second, metrics } = w.boot();
+    await second.start?.();
+    expect((await metrics.alertsActive.get()).values).toEqual([expect.objectContaining({ labels: { state: 'acknowledged' }, value: 1 })]);
+    await second.handle(disk(w, 99));
+    await second.handle(w.ack(fp, 'alice'));
+    expect(w.acknowledgements()).toHaveLength(1);
+    expect(w.notifies()).toHaveLength(1);
+
+    w.clock.t = T0 + 3 * MINUTE;
+    await second.handle(disk(w, 10));
+    expect(w.notifies().map((n) => n.payload.alert.status)).toEqual(['firing', 'resolved']);
+    const history = await w.store.alertEvents.find({ where: { alertId: fp }, orderBy: { field: 'at' } });
+    expect(history.map((h) => `${h.from}->${h.to}`)).toEqual(['inactive->firing', 'firing->acknowledged', 'acknowledged->resolved']);
   });
 });

@@ -12,11 +12,13 @@ import { alertAnnotations, alertLabels, compileThresholdRule, indexByMetric, sel
 /** Alertmanager's "no end time", sent as endsAt while an alert fires. */
 const NO_END = '0001-01-01T00:00:00Z';
 /** States whose alerts are kept in memory across restarts; inactive alerts are forgotten. */
-const LIVE_STATES: readonly AlertState[] = ['pending', 'firing', 'resolved'];
+const LIVE_STATES: readonly AlertState[] = ['pending', 'firing', 'acknowledged', 'resolved'];
 
 /** Deterministic ids (no ':', which BullMQ forbids): a replayed transition re-sends the same ids and is deduplicated. */
 export const timerMessageId = (fp: string, timer: TimerKind, deadline: number) => `alert-${fp}-${timer}-${deadline}`;
 export const notifyMessageId = (fp: string, status: AlertStatus, activeAt: number) => `alert-${fp}-${status}-${activeAt}`;
+/** One acknowledgement per activation: the machine accepts only the first. */
+export const acknowledgedMessageId = (fp: string, activeAt: number) => `alert-${fp}-acknowledged-${activeAt}`;
 export const historyId = (fp: string, t: { at: number; from: string; to: string }) => `${fp}-${t.at}-${t.from}-${t.to}`;
 
 interface OutgoingMessage {
@@ -83,7 +85,11 @@ export function createAlertManager(ctx: ActorContext): Actor {
   function register(fields: Pick<LiveAlert, 'fingerprint' | 'rule' | 'series' | 'labels' | 'annotations'>, snapshot?: unknown): LiveAlert {
     const machine = createActor(alertMachine, snapshot === undefined ? {} : { snapshot: snapshot as Snapshot<unknown> });
     const alert: LiveAlert = { ...fields, machine, emitted: [], outbox: [], retired: false };
-    machine.on('*', (event) => alert.emitted.push(event));
+    machine.on('*', (event) => {
+      // A refusal changes nothing, so there is nothing to persist: it is only logged.
+      if (event.type === 'ack.refused') log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, by: event.by, reason: event.reason }, 'acknowledgement refused');
+      else alert.emitted.push(event);
+    });
     machine.start();
     alertsByFingerprint.set(alert.fingerprint, alert);
     if (alert.series !== undefined) alertsBySeries.set(seriesKey(alert.rule, alert.series), alert);
@@ -133,6 +139,12 @@ export function createAlertManager(ctx: ActorContext): Actor {
     return { message: envelope('alert.notify', notifyMessageId(alert.fingerprint, status, activeAt), { alert: payload, rule: alert.rule }, alert.fingerprint, now) };
   }
 
+  function acknowledgedMessage(alert: LiveAlert, ack: { by: string; at: number }, context: AlertContext, now: number): OutgoingMessage {
+    const payload = { fingerprint: alert.fingerprint, by: ack.by, at: ack.at, labels: alert.labels };
+    // Keyed like alert.notify, so the notifier hears of the firing before its acknowledgement.
+    return { message: envelope('alert.acknowledged', acknowledgedMessageId(alert.fingerprint, context.activeAt as number), payload, alert.fingerprint, now) };
+  }
+
   /** Turns what the machine emitted into the write that makes it durable. */
   function prepareWrite(alert: LiveAlert, emitted: AlertEmitted[]): AlertWrite {
     const now = clock.now();
@@ -142,7 +154,7 @@ export function createAlertManager(ctx: ActorContext): Actor {
     for (const e of emitted) {
       if (e.type !== 'transition') continue;
       history.push({ id: historyId(alert.fingerprint, e), alertId: alert.fingerprint, at: e.at, from: e.from, to: e.to, by: e.by, reason: e.reason });
-      log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, from: e.from, to: e.to, reason: e.reason }, 'alert state changed');
+      log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, from: e.from, to: e.to, by: e.by, reason: e.reason }, 'alert state changed');
     }
     const rule = rules.get(alert.rule);
     // Annotations follow the value at each state change, as Prometheus renders them per evaluation.
@@ -151,6 +163,7 @@ export function createAlertManager(ctx: ActorContext): Actor {
     for (const e of emitted) {
       if (e.type === 'schedule') messages.push(timerMessage(alert, e.timer, e.deadline, now));
       else if (e.type === 'notify') messages.push(notifyMessage(alert, e.status, context, now));
+      else if (e.type === 'acknowledged') messages.push(acknowledgedMessage(alert, e, context, now));
     }
     const record: AlertRecord = {
       id: alert.fingerprint,
@@ -304,6 +317,12 @@ export function createAlertManager(ctx: ActorContext): Actor {
         const alert = alertsByFingerprint.get(fp);
         // No alert: it went inactive or its rule was removed, so the timer is stale.
         if (alert) dispatch(alert, { type: 'timer', timer, deadline }, touched);
+      } else if (message.type === 'alert.ack') {
+        const { fingerprint: fp, by, comment } = (message as Envelope<'alert.ack'>).payload;
+        const alert = alertsByFingerprint.get(fp);
+        // The request's time, not the handling time: a redelivered ack replays with the same history id.
+        if (alert) dispatch(alert, { type: 'ack', at: message.ts, by, ...(comment === undefined ? {} : { comment }) }, touched);
+        else log.info({ fingerprint: fp, by, reason: 'no live alert' }, 'acknowledgement refused');
       } else {
         log.warn({ msgId: message.id, type: message.type }, 'unexpected message type ignored');
       }
