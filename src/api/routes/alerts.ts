@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Bus } from '../../bus/bus.js';
+import { envelope } from '../../bus/messages.js';
 import type { Store } from '../../store/store.js';
+import type { Principal } from '../auth.js';
 
 const ListQuery = {
   type: 'object',
@@ -11,7 +15,13 @@ const ListQuery = {
   },
 } as const;
 
-export function registerAlertRoutes(api: FastifyInstance, deps: { store: Store }): void {
+const AckBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { comment: { type: 'string', maxLength: 1024 } },
+} as const;
+
+export function registerAlertRoutes(api: FastifyInstance, deps: { store: Store; bus: Bus }): void {
   api.get<{ Querystring: { state?: string; rule?: string; limit: number } }>(
     '/api/v1/alerts',
     { config: { role: 'viewer' }, schema: { querystring: ListQuery } },
@@ -32,4 +42,26 @@ export function registerAlertRoutes(api: FastifyInstance, deps: { store: Store }
     const { snapshot: _snapshot, ...rest } = alert;
     return { alert: rest, history };
   });
+
+  /**
+   * 202: the acknowledgement is queued for the alert manager, which owns the alert's state and records
+   * it in the history. The state checked here can lag by one transition; the machine has the last word.
+   */
+  api.post<{ Params: { id: string }; Body: { comment?: string } | null | undefined }>(
+    '/api/v1/alerts/:id/ack',
+    { config: { role: 'responder' }, schema: { body: AckBody } },
+    async (req, reply) => {
+      const alert = await deps.store.alerts.get(req.params.id);
+      if (!alert) return reply.code(404).send({ error: 'not_found', message: `no alert ${req.params.id}` });
+      if (alert.state !== 'firing') {
+        return reply.code(409).send({ error: 'not_firing', message: `alert ${alert.id} is ${alert.state}; only a firing alert can be acknowledged`, state: alert.state });
+      }
+      const by = (req.principal as Principal).name; // set by the role check before any handler runs
+      const comment = req.body?.comment;
+      // Keyed like the alert's samples and timers, so it reaches the partition that owns the alert.
+      const ack = envelope('alert.ack', `ack-${randomUUID()}`, { fingerprint: alert.id, by, ...(comment === undefined ? {} : { comment }) }, alert.series ?? alert.id);
+      await deps.bus.publish([ack]);
+      return reply.code(202).send({ status: 'accepted', fingerprint: alert.id, by });
+    },
+  );
 }
