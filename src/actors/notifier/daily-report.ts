@@ -1,5 +1,6 @@
 import type { ActorContext } from '../actor.js';
 import { envelope, type AlertPayload, type MessagePayloads } from '../../bus/messages.js';
+import { addDays, checkTimeZone, dateOf, parseClock, wallTime, zonedInstant } from '../../oncall/zoned-time.js';
 import { formatDuration } from '../../series/duration.js';
 import type { AlertRecord, IncidentRecord, NotifierStateRecord } from '../../store/store.js';
 import type { Notification } from './notify.js';
@@ -48,45 +49,15 @@ const REPORT_RETENTION_MS = 30 * 86_400_000;
 export const reportRecordId = (due: number): string => `report-${due}`;
 export const reportMessageId = (due: number): string => `report-daily-${due}`;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Wall-clock parts of an instant in a zone; throws a clear error for an unknown zone. */
-function wallClock(zone: string, at: number): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  let format = formatters.get(zone);
-  if (!format) {
-    try {
-      format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    } catch {
-      throw new Error(`unknown time zone "${zone}"`);
-    }
-    formatters.set(zone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(new Date(at)).map((p) => [p.type, p.value]));
-  return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day), hour: Number(parts.hour), minute: Number(parts.minute), second: Number(parts.second) };
-}
-
-/** How far the zone's wall clock is ahead of UTC at an instant. */
-function zoneOffsetMs(zone: string, at: number): number {
-  const w = wallClock(zone, at);
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(at / 1000) * 1000;
-}
-
-/**
- * The instant a wall-clock time (given as if it were UTC) happens in a zone. The offset is taken again at
- * the result because it may differ across a DST change; a time skipped by spring-forward lands just after the gap.
- */
-function instantOfWallClock(zone: string, wallAsUtc: number): number {
-  const guess = wallAsUtc - zoneOffsetMs(zone, wallAsUtc);
-  const offset = zoneOffsetMs(zone, guess);
-  return wallAsUtc - offset;
-}
-
 /** The first instant strictly after `after` when the clock in `zone` shows `hhmm` (HH:MM; 24:00 is the next midnight). */
 export function nextLocalTime(hhmm: string, zone: string, after: number): number {
-  const [hour, minute] = hhmm.split(':').map(Number) as [number, number];
-  const today = wallClock(zone, after);
+  const minutes = parseClock(hhmm);
+  if (minutes === undefined) throw new Error(`invalid time of day "${hhmm}" (expected HH:MM)`);
+  checkTimeZone(zone);
+  const today = dateOf(wallTime(after, zone));
+  // Today's time may be past; tomorrow's is not (a DST change moves it by an hour at most).
   for (let days = 0; days < 3; days++) {
-    const at = instantOfWallClock(zone, Date.UTC(today.year, today.month - 1, today.day + days, hour, minute));
+    const at = zonedInstant(addDays(today, days), minutes, zone);
     if (at > after) return at;
   }
   throw new Error(`no ${hhmm} in ${zone} within two days of ${new Date(after).toISOString()}`);
