@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Recipient } from '../../src/actors/notifier/notify.js';
 import {
   createTicketAutomation,
+  oncallFromConfig,
   ticketCheckMessageId,
   ticketWorkflowId,
   type NewTicket,
@@ -121,7 +122,7 @@ interface Harness {
   workflow(): Promise<TicketWorkflow | undefined>;
 }
 
-function harness(options: { store?: Store; tracker?: RecordingTracker; clockAt?: number; config?: string } = {}): Harness {
+function harness(options: { store?: Store; tracker?: RecordingTracker; clockAt?: number; config?: string; fromConfig?: boolean } = {}): Harness {
   const config = parseConfig(options.config ?? CONFIG, join(tmpdir(), 'vigil-tickets-test.yaml'), {});
   const store = options.store ?? SqliteStore.open(':memory:');
   if (!options.store) cleanups.push(() => store.close());
@@ -133,7 +134,8 @@ function harness(options: { store?: Store; tracker?: RecordingTracker; clockAt?:
   };
   const tracker = options.tracker ?? new RecordingTracker();
   const clock = { t: options.clockAt ?? FIRED_AT + 1_000, now: () => clock.t };
-  const automation = createTicketAutomation({ store, bus, clock, config: () => config, logger: createLogger('silent'), tickets: tracker, oncall });
+  const deps = { store, bus, clock, config: () => config, logger: createLogger('silent') };
+  const automation = createTicketAutomation({ ...deps, tickets: tracker, oncall: options.fromConfig ? oncallFromConfig(deps) : oncall });
   return {
     automation,
     store,
@@ -330,5 +332,21 @@ describe('ticket automation', () => {
     expect(tracker.issues).toHaveLength(1);
     expect(tracker.issues[0]).toMatchObject({ assignee: 'acc-bob', comments: ['Escalated after 4 h unresolved; reassigned to bob.'] });
     expect(await after.workflow()).toMatchObject({ stage: 'escalated' });
+  });
+
+  it('asks the configured schedules who is on call (daily rotation, hand-off at 09:00 Berlin)', async () => {
+    const config = CONFIG.replace(
+      '- { name: primary, layers: [{ rotation: weekly, handoff: "09:00", start: "2024-01-01", users: [alice] }] }',
+      '- { name: primary, time_zone: Europe/Berlin, layers: [{ rotation: daily, handoff: "09:00", start: "2024-01-01", users: [alice, bob] }] }',
+    );
+    const h = harness({ config, fromConfig: true });
+    await putAlert(h.store, 'firing');
+    await h.automation.onNotify({ alert: firing, rule: 'HighCPU' });
+    await h.runNextCheck();
+    // The SLA is reached at 12:30 Berlin on 2024-05-01, day 121 of the rotation: odd, so bob.
+    expect(h.tracker.issues[0]?.assignee).toBe('acc-bob');
+    expect(await h.workflow()).toMatchObject({ assignee: 'bob' });
+    await h.runNextCheck();
+    expect(h.tracker.issues[0]?.comments).toEqual(['Escalated after 4 h unresolved; reassigned to bob.']);
   });
 });

@@ -1,5 +1,7 @@
 import type { ActorContext } from '../actor.js';
 import { envelope, type MessagePayloads } from '../../bus/messages.js';
+import { recipientFor, schedulesOf } from '../../oncall/oncall.js';
+import { whoIsOnCall } from '../../oncall/schedule.js';
 import { formatDuration, parseDuration } from '../../series/duration.js';
 import type { AlertRecord, NotifierStateRecord } from '../../store/store.js';
 import type { Recipient } from './notify.js';
@@ -34,6 +36,23 @@ export interface TicketSystem {
 /** Who is on duty in a named schedule at a time; undefined when nobody is (or the schedule is unknown). */
 export interface OnCall {
   who(schedule: string, at: number): Promise<Recipient | undefined>;
+}
+
+/** The OnCall port over the configured schedules (import sheets read once per config, as the rest of the notifier does). */
+export function oncallFromConfig(deps: Pick<ActorContext, 'config' | 'logger'>): OnCall {
+  return {
+    async who(name, at) {
+      const config = deps.config();
+      const schedules = await schedulesOf(config, (schedule, err) => deps.logger.warn({ schedule, err: err.message }, 'on-call import sheet unusable: its layers still apply'));
+      const schedule = schedules.get(name);
+      if (!schedule) {
+        deps.logger.warn({ schedule: name }, 'no on-call schedule by this name');
+        return undefined;
+      }
+      const user = whoIsOnCall(schedule, at);
+      return user === undefined ? undefined : recipientFor(config, user);
+    },
+  };
 }
 
 export interface TicketAutomationDeps extends Pick<ActorContext, 'store' | 'bus' | 'clock' | 'config' | 'logger'> {
