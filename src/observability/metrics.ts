@@ -22,6 +22,8 @@ export function createMetrics() {
     ruleEvaluations: new Counter({ name: 'vigil_rule_evaluations_total', help: 'Rule evaluations.', labelNames: ['rule'], registers: [registry] }),
     alertsActive: new Gauge({ name: 'vigil_alerts', help: 'Alerts by state.', labelNames: ['state'], registers: [registry] }),
     notifications: new Counter({ name: 'vigil_notifications_total', help: 'Notification attempts, by receiver and outcome.', labelNames: ['receiver', 'outcome'], registers: [registry] }),
+    circuitOpen: new Gauge({ name: 'vigil_notifier_circuit_open', help: "1 while a receiver's circuit breaker holds sends back (open or half-open), 0 when closed.", labelNames: ['receiver'], registers: [registry] }),
+    notificationsDeferred: new Counter({ name: 'vigil_notifier_deferred_total', help: 'Sends put off without spending an attempt, by receiver and reason (circuit_open, rate_limited).', labelNames: ['receiver', 'reason'], registers: [registry] }),
     configReloadSuccess: new Gauge({ name: 'vigil_config_last_reload_successful', help: '1 if the last config reload succeeded.', registers: [registry] }),
     configReloadTime: new Gauge({ name: 'vigil_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config reload.', registers: [registry] }),
   };

@@ -5,6 +5,7 @@ import type { DeliveryRecord } from '../../store/store.js';
 import type { Integration, Notification, SendResult } from './notify.js';
 import { DEFAULT_BACKOFF, deliveryId, retryDelayMs, retryMessageId, scheduleRetry, type Backoff } from './outbox.js';
 import { buildIntegrations } from './registry.js';
+import { createSendGate, type Deferral } from './send-gate.js';
 
 export interface NotifierOptions {
   /** @defaultValue DEFAULT_BACKOFF */
@@ -45,9 +46,27 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
     }
   }
 
+  // --- circuit breaker and rate limit (send-gate.ts) ---
+  const gate = createSendGate({ logger: log, metrics: ctx.metrics, config: ctx.config });
+
+  /**
+   * Holds a send back without spending an attempt: the delivery keeps its status and attempts, and its
+   * retry is published for when the circuit half-opens or its rate-limit slot comes.
+   */
+  async function defer(record: DeliveryRecord, deferral: Deferral, now: number): Promise<void> {
+    const status = record.status === 'failed' ? 'failed' : 'pending';
+    await deliveries.put({ ...record, status, nextAttemptAt: deferral.until, updatedAt: now });
+    ctx.metrics.notificationsDeferred.inc({ receiver: record.receiver, reason: deferral.reason });
+    log.debug({ deliveryId: record.id, receiver: record.receiver, reason: deferral.reason, nextAttemptAt: deferral.until }, 'notification deferred');
+    await scheduleRetry(ctx, record.id, deferral.until);
+  }
+  // --- end circuit breaker and rate limit ---
+
   async function attempt(record: DeliveryRecord): Promise<void> {
     const integration = integrations().get(record.receiver);
     const startedAt = ctx.clock.now();
+    const deferral = integration && gate.admit(record.receiver, record.id, startedAt);
+    if (deferral) return defer(record, deferral, startedAt);
     const sending: DeliveryRecord = {
       ...record,
       status: 'sending',
@@ -60,6 +79,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
     const result = await send(integration, sending, startedAt);
 
     const now = ctx.clock.now();
+    if (integration) gate.settle(record.receiver, result, now);
     const { nextAttemptAt: _scheduledFor, ...settled } = sending;
     const fields = { deliveryId: record.id, receiver: record.receiver, target: sending.target, attempt: sending.attempts };
     if (result.ok) {
