@@ -205,13 +205,17 @@ describe('daily report', () => {
     expect(h.delivered.map((n) => n.receiver)).toEqual(['ops']);
     expect(await h.store.notifierState.get(reportRecordId(due))).toMatchObject({ status: 'scheduled', sentTo: ['ops'] });
 
+    // Between the attempts an alert fires: the retried receiver still gets the report the first one got.
+    await h.store.alerts.put(alert('late', 'firing', due + MINUTE, { alertname: 'Late' }));
     h.failFor.clear();
     h.clock.t += 2 * MINUTE;
     await h.report.onDue({ due });
     await h.report.onDue({ due });
     expect(h.delivered.map((n) => n.receiver)).toEqual(['ops', 'log']);
+    expect({ ...h.delivered[1], receiver: 'ops' }).toEqual(h.delivered[0]);
+    expect(h.delivered[1]?.raisedAt).toBe(due);
     const record = (await h.store.notifierState.get(reportRecordId(due))) as ReportRecord;
-    expect(record).toMatchObject({ status: 'sent', sentTo: ['ops', 'log'], next: due + 24 * HOUR });
+    expect(record).toMatchObject({ status: 'sent', sentTo: ['ops', 'log'], prepared: { at: due, next: due + 24 * HOUR } });
     expect(record.dueAt).toBeUndefined();
     // Each handling re-publishes the one next report (deduplicated by its id).
     expect(new Set(h.published.slice(1).map((p) => p.message.id))).toEqual(new Set([reportMessageId(due + 24 * HOUR)]));

@@ -32,8 +32,12 @@ export interface ReportRecord extends NotifierStateRecord {
   status: 'scheduled' | 'sent';
   /** Receivers already handed this report. */
   sentTo: string[];
-  /** The following report's due time, fixed at the first attempt so a late redelivery cannot fork the chain. */
-  next?: number;
+  /**
+   * Fixed at the first attempt: the following report's due time, so a late redelivery cannot fork the
+   * chain, and the report itself, so a redelivery hands over identical notifications (the outbox names
+   * a delivery after its content) and every receiver reads the same report.
+   */
+  prepared?: { at: number; next: number; summary: string; description: string; generatorURL: string };
 }
 
 export const REPORT_ALERTNAME = 'VigilDailyReport';
@@ -124,19 +128,19 @@ export function createDailyReport(deps: DailyReportDeps): DailyReport {
     return (await deps.store.incidents.find()).filter((i) => !CLOSED_INCIDENT_STATES.has(i.state));
   }
 
-  function notification(receiver: string, due: number, now: number, text: { summary: string; description: string }, generatorURL: string): Notification {
+  function notification(receiver: string, due: number, prepared: NonNullable<ReportRecord['prepared']>): Notification {
     const labels = { alertname: REPORT_ALERTNAME, severity: 'info' };
     const alert: AlertPayload = {
       fingerprint: reportRecordId(due),
       status: 'firing',
       labels,
-      annotations: text,
+      annotations: { summary: prepared.summary, description: prepared.description },
       startsAt: new Date(due).toISOString(),
       endsAt: '0001-01-01T00:00:00Z',
-      generatorURL,
+      generatorURL: prepared.generatorURL,
     };
     // One group per report: channels that deduplicate by group (PagerDuty, the outbox) see each day once.
-    return { receiver, rule: REPORT_ALERTNAME, groupKey: reportMessageId(due), groupLabels: labels, raisedAt: now, alerts: [alert] };
+    return { receiver, rule: REPORT_ALERTNAME, groupKey: reportMessageId(due), groupLabels: labels, raisedAt: prepared.at, alerts: [alert] };
   }
 
   return {
@@ -164,28 +168,28 @@ export function createDailyReport(deps: DailyReportDeps): DailyReport {
       }
       const now = deps.clock.now();
       let record = (await load(due)) ?? { id: reportRecordId(due), kind: 'report', due, status: 'scheduled', sentTo: [], updatedAt: now };
-      if (record.next === undefined) {
+      if (record.prepared === undefined) {
+        const [alerts, incidents] = await Promise.all([unresolvedAlerts(), openIncidents()]);
         // After downtime, the next report is the next one from now: missed days are not sent in a burst.
-        record = { ...record, next: nextLocalTime(config.at, config.time_zone, Math.max(due, now)), updatedAt: now };
+        const next = nextLocalTime(config.at, config.time_zone, Math.max(due, now));
+        const generatorURL = `${externalURL(deps.config()).replace(/\/+$/, '')}/api/v1/alerts`;
+        record = { ...record, prepared: { at: now, next, ...renderReport(alerts, incidents, now), generatorURL }, updatedAt: now };
         await records.put(record);
       }
-      const next = record.next as number;
+      const prepared = record.prepared as NonNullable<ReportRecord['prepared']>;
       if (record.status !== 'sent') {
-        const [alerts, incidents] = await Promise.all([unresolvedAlerts(), openIncidents()]);
-        const text = renderReport(alerts, incidents, now);
-        const generatorURL = `${externalURL(deps.config()).replace(/\/+$/, '')}/api/v1/alerts`;
         for (const receiver of config.receivers) {
           if (record.sentTo.includes(receiver)) continue;
-          await deps.deliver(notification(receiver, due, now, text, generatorURL));
+          await deps.deliver(notification(receiver, due, prepared));
           record = { ...record, sentTo: [...record.sentTo, receiver], updatedAt: deps.clock.now() };
           await records.put(record);
         }
         const { dueAt: _done, ...sent } = record;
         await records.put({ ...sent, status: 'sent', updatedAt: deps.clock.now() });
-        log.info({ due: new Date(due).toISOString(), receivers: config.receivers, alerts: alerts.length, incidents: incidents.length }, 'daily report sent');
+        log.info({ due: new Date(due).toISOString(), receivers: record.sentTo, summary: prepared.summary }, 'daily report sent');
         await records.deleteMany({ where: { kind: 'report' }, range: { field: 'updatedAt', to: now - REPORT_RETENTION_MS } });
       }
-      await schedule(next);
+      await schedule(prepared.next);
     },
   };
 }
