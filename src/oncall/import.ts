@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import type { Shift } from './schedule.js';
 import { formatWallTime, parseTime } from './zoned-time.js';
 
@@ -119,7 +119,9 @@ function cellText(value: ExcelJS.CellValue): string {
 
 /** Rows of the worksheet named like the schedule, else of the first worksheet. */
 export async function xlsxRows(data: Buffer, sheetName?: string): Promise<SheetRow[]> {
-  const workbook = new ExcelJS.Workbook();
+  // Loaded on first use: most configs never read a workbook, and exceljs is large.
+  const { default: Excel } = await import('exceljs');
+  const workbook = new Excel.Workbook();
   await workbook.xlsx.load(data as unknown as ArrayBuffer);
   const sheet = (sheetName && workbook.getWorksheet(sheetName)) || workbook.worksheets[0];
   if (!sheet) return [];

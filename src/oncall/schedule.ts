@@ -1,5 +1,6 @@
 import type { NotifierConfig, TimeIntervalConfig } from '../config/schema.js';
-import { isInTimeInterval, timeIntervalEdges } from './time-interval.js';
+import { inTimeInterval } from '../actors/notifier/routing/time-intervals.js';
+import { timeIntervalEdges } from './time-interval.js';
 import { addDays, dateOf, daysBetween, parseCivilDate, parseClock, parseTime, wallTime, zonedInstant, type CivilDate } from './zoned-time.js';
 
 export type ScheduleConfig = NotifierConfig['oncall']['schedules'][number];
@@ -73,7 +74,7 @@ function turnDate(layer: Layer, zone: string, at: number): CivilDate {
 export function layerUserAt(layer: Layer, zone: string, at: number): string | undefined {
   const day = daysBetween(layer.start, turnDate(layer, zone, at));
   if (day < 0) return undefined;
-  if (layer.restrict.length && !layer.restrict.some((interval) => isInTimeInterval(interval, at))) return undefined;
+  if (layer.restrict.length && !layer.restrict.some((interval) => inTimeInterval(interval, at))) return undefined;
   const turn = layer.rotation === 'daily' ? day : Math.floor(day / 7);
   return layer.users[turn % layer.users.length];
 }

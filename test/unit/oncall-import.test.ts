@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -54,7 +54,7 @@ describe('CSV import', () => {
 
   it('names a missing header column, an unreadable file and an unsupported type', async () => {
     const noHeader = join(dir, 'no-header.csv');
-    await import('node:fs/promises').then((fs) => fs.writeFile(noHeader, 'alice,2024-01-01 09:00,2024-01-02 09:00\n'));
+    writeFileSync(noHeader, 'alice,2024-01-01 09:00,2024-01-02 09:00\n');
     expect(await readShiftSheet(noHeader, options)).toEqual({ ok: false, problems: [{ row: 1, message: 'the header row needs columns user, start and end (missing user, start, end)' }] });
     expect(await readShiftSheet(join(dir, 'missing.csv'), options)).toEqual({ ok: false, problems: [{ row: 0, message: 'cannot read file: ENOENT' }] });
     expect(await readShiftSheet(join(dir, 'shifts.ods'), options)).toMatchObject({ ok: false, problems: [{ message: /unsupported file type ".ods"/ }] });
@@ -130,5 +130,48 @@ describe('imported shifts in a schedule', () => {
   it('resolves users to their contacts', () => {
     expect(recipientFor(config, 'alice')).toEqual({ name: 'alice', email: 'alice@example.com', slack: '@alice' });
     expect(recipientFor(config, 'nobody')).toEqual({ name: 'nobody' });
+  });
+});
+
+describe('config checks', () => {
+  it('name unknown users, schedules, receivers, intervals and an unreadable import, with their paths', () => {
+    const yaml = [
+      'notifier:',
+      '  receivers: [{ name: log, kind: log }]',
+      '  oncall:',
+      '    users: [{ name: alice }]',
+      '    schedules:',
+      '      - name: primary',
+      '        time_zone: Europe/Berlin',
+      '        layers: [{ rotation: daily, handoff: "09:00", start: "2024-01-01", users: [alice, ghost], restrict: [nights] }]',
+      '        overrides: [{ user: alice, start: "2024-01-02 09:00", end: "soon" }]',
+      '        import: missing.csv',
+      '  escalation_policies:',
+      '    - name: default',
+      '      steps:',
+      '        - { targets: ["schedule:secondary", "user:bob", "receiver:pager", "team:ops"] }',
+      '',
+    ].join('\n');
+    const file = join(dir, 'checks.yaml');
+    writeFileSync(file, yaml);
+    let message = '';
+    try {
+      loadConfig(file);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    const lines = message.split('\n').map((l) => l.replace(`${file}:`, ''));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '8: notifier.oncall.schedules[0].layers[0].users[1]: unknown user "ghost" (not in notifier.oncall.users)',
+        '8: notifier.oncall.schedules[0].layers[0].restrict[0]: no time interval named "nights"',
+        '9: notifier.oncall.schedules[0].overrides[0].end: "soon" is not a time (ISO 8601 with an offset, or YYYY-MM-DD HH:MM)',
+        `10: notifier.oncall.schedules[0].import: cannot read import file ${join(dir, 'missing.csv')}: ENOENT`,
+        '14: notifier.escalation_policies[0].steps[0].targets[0]: no schedule named "secondary"',
+        '14: notifier.escalation_policies[0].steps[0].targets[1]: unknown user "bob" (not in notifier.oncall.users)',
+        '14: notifier.escalation_policies[0].steps[0].targets[2]: no receiver named "pager"',
+        '14: notifier.escalation_policies[0].steps[0].targets[3]: "team:ops" is not a target (expected schedule:NAME, user:NAME or receiver:NAME)',
+      ]),
+    );
   });
 });
