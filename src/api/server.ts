@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
 import { createAuthenticator, requireRole, type TokenEntry } from './auth.js';
 import { registerAlertRoutes } from './routes/alerts.js';
+import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerSampleRoutes } from './routes/samples.js';
 
 export interface ApiDeps {
@@ -84,6 +85,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   app.register(async (api) => {
     api.addHook('onRequest', requireRole(currentAuth, rejected));
     registerAlertRoutes(api, deps);
+    registerDeliveryRoutes(api, deps);
     registerSampleRoutes(api, {
       publish: async (source, samples) => {
         await deps.bus.publish([envelope('samples.push', `push-${randomUUID()}`, { source, samples }, source)]);
