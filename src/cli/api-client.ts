@@ -77,9 +77,9 @@ export function createApiClient(url: string, token: string | undefined): ApiClie
       res = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     } catch (err) {
       // fetch hides the socket error behind "fetch failed"; its cause says what happened.
-      const code = (err as { cause?: { code?: string } }).cause?.code;
-      if (code === 'ECONNREFUSED') throw new ApiClientError(`cannot reach the Vigil daemon at ${url}: connection refused (is it running? set --url or --config)`);
-      throw new ApiClientError(`cannot reach the Vigil daemon at ${url}: ${code ?? (err as Error).message}`);
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === 'ECONNREFUSED') throw new ApiClientError(`cannot reach the Vigil daemon at ${url}: connection refused (is it running? set --url or --config)`);
+      throw new ApiClientError(`cannot reach the Vigil daemon at ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
     }
     const text = await res.text();
     let parsed: unknown;
@@ -99,12 +99,26 @@ export function createApiClient(url: string, token: string | undefined): ApiClie
       );
     }
     if (res.status === 403) throw new ApiClientError(`not allowed (403): ${message}`, 403);
-    throw new ApiClientError(`${method} ${path} failed (${res.status}): ${message}`, res.status);
+    // The API's messages are written for people (no alert X, alert X is pending...): show them as they are.
+    throw new ApiClientError(res.status >= 500 ? `the daemon failed (${res.status}): ${message}` : `${message} (${res.status})`, res.status);
   }
 
   return {
     url,
     get: (path) => request('GET', path),
     post: (path, body) => request('POST', path, body ?? {}),
+  };
+}
+
+/** Wraps a command action: a failed call prints `vigil: <why>` and exits 1, without a stack trace. */
+export function reportingApiErrors<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      if (!(err instanceof ApiClientError)) throw err;
+      process.stderr.write(`vigil: ${err.message}\n`);
+      process.exitCode = 1;
+    }
   };
 }
