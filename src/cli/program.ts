@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { alertsCommand } from './alerts.js';
 import { oncallCommand } from './oncall.js';
 import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
@@ -9,6 +10,6 @@ export function createProgram(): Command {
     .description('Vigil: watches metrics, learns normal, warns before things break, pages the right person.')
     .version('0.1.0')
     .showHelpAfterError();
-  for (const command of [runCommand(), validateCommand(), schemaCommand(), oncallCommand()]) program.addCommand(command);
+  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), oncallCommand()]) program.addCommand(command);
   return program;
 }

@@ -17,7 +17,8 @@ import { assign, emit, setup } from 'xstate';
  *   after the alert moved on: guards accept only the deadline stored in context.
  */
 
-export type AlertState = 'inactive' | 'pending' | 'firing' | 'acknowledged' | 'resolved';
+export const ALERT_STATES = ['inactive', 'pending', 'firing', 'acknowledged', 'resolved'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
 export type TimerKind = 'for' | 'keep_firing';
 
 /** The durations of the rule as evaluated now, carried on each condition event so a reload applies at once. */
