@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
+import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 
 /** A configuration error: names the file, the path inside it and what is wrong. */
@@ -155,6 +156,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   config.notifier.receivers.forEach((r, i) => {
     if (r.kind === 'webhook') checkSecret(r.hmac_secret, ['notifier', 'receivers', i, 'hmac_secret']);
   });
+  problems.push(...routingProblems(config.notifier));
   problems.push(...checkOncall(config));
   return problems;
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Actor, ActorContext } from '../../src/actors/actor.js';
 import { createNotifier } from '../../src/actors/notifier/notifier.js';
 import type { Notification } from '../../src/actors/notifier/notify.js';
-import { deliveryId, resend } from '../../src/actors/notifier/outbox.js';
+import { resend } from '../../src/actors/notifier/outbox.js';
 import type { Bus } from '../../src/bus/bus.js';
 import { envelope, type AlertPayload, type Envelope } from '../../src/bus/messages.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -51,7 +51,10 @@ interface Harness {
   logs: string[];
   ctx: ActorContext;
   counter(receiver: string, outcome: string): Promise<number>;
-  delivery(messageId: string, receiver?: string): Promise<DeliveryRecord>;
+  /** The one delivery to a receiver (each test sends one notification per receiver). */
+  delivery(receiver?: string): Promise<DeliveryRecord>;
+  /** Published delivery retries (the group's repeat timers left out). */
+  retries(): Published[];
   /** Handles published retries in order, moving the clock to each one's due time, until none is left. */
   runRetries(): Promise<Published[]>;
 }
@@ -111,19 +114,21 @@ function harness(yaml: string, options: { store?: Store; env?: NodeJS.ProcessEnv
       const metric = await metrics.notifications.get();
       return metric.values.find((v) => v.labels.receiver === receiver && v.labels.outcome === outcome)?.value ?? 0;
     },
-    async delivery(messageId, receiver = 'ops') {
-      const record = await store.deliveries.get(deliveryId(messageId, receiver));
-      if (!record) throw new Error(`no delivery for ${messageId}`);
-      return record;
+    async delivery(receiver = 'ops') {
+      const records = await store.deliveries.find({ where: { receiver } });
+      if (records.length !== 1) throw new Error(`${records.length} deliveries to ${receiver}, expected one`);
+      return records[0]!;
     },
+    retries: () => published.filter((p) => p.message.type === 'delivery.retry'),
     async runRetries() {
       const start = handled;
       while (handled < published.length) {
         const next = published[handled++]!;
+        if (next.message.type !== 'delivery.retry') continue;
         clock.t += next.delayMs ?? 0;
         await notifier.handle(next.message);
       }
-      return published.slice(start);
+      return published.slice(start).filter((p) => p.message.type === 'delivery.retry');
     },
   };
 }
@@ -134,10 +139,10 @@ describe('notifier actor', () => {
     const h = harness(webhookConfig(hook.url));
     await h.notifier.handle(notify('m1'));
 
-    expect(await h.delivery('m1')).toMatchObject({ status: 'failed', attempts: 1, lastError: 'HTTP 500: overloaded', channel: 'webhook', target: hook.url });
+    expect(await h.delivery()).toMatchObject({ status: 'failed', attempts: 1, lastError: 'HTTP 500: overloaded', channel: 'webhook', target: hook.url });
+    const { id } = await h.delivery();
     const retries = await h.runRetries();
 
-    const id = deliveryId('m1', 'ops');
     expect(hook.requests).toHaveLength(3);
     expect(hook.requests.map((r) => r.headers['idempotency-key'])).toEqual([id, id, id]);
     expect(retries.map((r) => r.delayMs)).toEqual([75, 150]);
@@ -145,7 +150,7 @@ describe('notifier actor', () => {
       envelope('delivery.retry', `${id}-retry-${RAISED_AT + 1_075}`, { deliveryId: id }, id, RAISED_AT + 1_000),
       envelope('delivery.retry', `${id}-retry-${RAISED_AT + 1_225}`, { deliveryId: id }, id, RAISED_AT + 1_075),
     ]);
-    const record = await h.delivery('m1');
+    const record = await h.delivery();
     expect(record).toMatchObject({ status: 'delivered', attempts: 3, deliveredAt: RAISED_AT + 1_225, latencyMs: 1_225 });
     expect(record.nextAttemptAt).toBeUndefined();
     expect(await h.counter('ops', 'failed')).toBe(2);
@@ -156,24 +161,24 @@ describe('notifier actor', () => {
     const hook = await receive(() => ({ status: 400, body: 'bad payload' }));
     const h = harness(webhookConfig(hook.url));
     await h.notifier.handle(notify('m1'));
-    expect(await h.delivery('m1')).toMatchObject({ status: 'dead', attempts: 1, lastError: 'HTTP 400: bad payload' });
-    expect(h.published).toEqual([]);
+    expect(await h.delivery()).toMatchObject({ status: 'dead', attempts: 1, lastError: 'HTTP 400: bad payload' });
+    expect(h.retries()).toEqual([]);
     expect(await h.counter('ops', 'dead')).toBe(1);
   });
 
   it('schedules a retry when the connection is refused', async () => {
     const h = harness(webhookConfig(`http://127.0.0.1:${await freePort()}/hook`));
     await h.notifier.handle(notify('m1'));
-    expect(await h.delivery('m1')).toMatchObject({ status: 'failed', lastError: expect.stringContaining('ECONNREFUSED'), nextAttemptAt: h.clock.t + 75 });
-    expect(h.published.map((p) => [p.message.type, p.delayMs])).toEqual([['delivery.retry', 75]]);
+    expect(await h.delivery()).toMatchObject({ status: 'failed', lastError: expect.stringContaining('ECONNREFUSED'), nextAttemptAt: h.clock.t + 75 });
+    expect(h.retries().map((p) => p.delayMs)).toEqual([75]);
   });
 
   it('schedules a retry when the receiver times out', async () => {
     const hook = await receive(() => ({ status: 200, delayMs: 5_000 }));
     const h = harness(webhookConfig(hook.url));
     await h.notifier.handle(notify('m1'));
-    expect(await h.delivery('m1')).toMatchObject({ status: 'failed', lastError: 'timed out after 200ms' });
-    expect(h.published.map((p) => p.message.type)).toEqual(['delivery.retry']);
+    expect(await h.delivery()).toMatchObject({ status: 'failed', lastError: 'timed out after 200ms' });
+    expect(h.retries()).toHaveLength(1);
   });
 
   it('is dead after max_attempts, and resend gives it a new set of attempts', async () => {
@@ -183,17 +188,17 @@ describe('notifier actor', () => {
     await h.notifier.handle(notify('m1'));
     await h.runRetries();
     expect(hook.requests).toHaveLength(3);
-    expect(await h.delivery('m1')).toMatchObject({ status: 'dead', attempts: 3, lastError: 'HTTP 503' });
+    expect(await h.delivery()).toMatchObject({ status: 'dead', attempts: 3, lastError: 'HTTP 503' });
 
     up = true;
-    const id = deliveryId('m1', 'ops');
+    const { id } = await h.delivery();
     expect(await resend(h.ctx, 'no-such-delivery')).toBe('not_found');
     expect(await resend(h.ctx, id)).toBe('requeued');
-    expect(await h.delivery('m1')).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await h.delivery()).toMatchObject({ status: 'pending', attempts: 0 });
     expect(await resend(h.ctx, id)).toBe('not_dead');
     await h.runRetries();
     expect(hook.requests).toHaveLength(4);
-    expect(await h.delivery('m1')).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(await h.delivery()).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
   it('sends a redelivered alert.notify only once', async () => {
@@ -211,20 +216,20 @@ describe('notifier actor', () => {
     await h.notifier.handle(notify('m1'));
     await h.notifier.handle(notify('m1'));
     expect(hook.requests).toHaveLength(1);
-    expect(h.published).toHaveLength(2);
-    expect(h.published[1]?.message.id).toBe(h.published[0]?.message.id);
+    expect(h.retries()).toHaveLength(2);
+    expect(h.retries()[1]?.message.id).toBe(h.retries()[0]?.message.id);
   });
 
   it('ignores a stale copy of an earlier retry', async () => {
     const hook = await receive((n) => ({ status: n <= 2 ? 500 : 200 }));
     const h = harness(webhookConfig(hook.url));
     await h.notifier.handle(notify('m1'));
-    const firstRetry = h.published[0]!.message;
+    const firstRetry = h.retries()[0]!.message;
     await h.notifier.handle(firstRetry);
     expect(hook.requests).toHaveLength(2);
     await h.notifier.handle(firstRetry);
     expect(hook.requests).toHaveLength(2);
-    expect(await h.delivery('m1')).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(await h.delivery()).toMatchObject({ status: 'failed', attempts: 2 });
   });
 
   it('re-sends at start a delivery a crash left in sending', async () => {
@@ -232,7 +237,7 @@ describe('notifier actor', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const hook = await receive();
     const file = join(dir, 'vigil.db');
-    const id = deliveryId('m1', 'ops');
+    const id = 'dlv-left-sending';
     const notification: Notification = { receiver: 'ops', rule: 'HighCPU', raisedAt: RAISED_AT, alerts: [firing] };
     const before = SqliteStore.open(file);
     await before.deliveries.put({ id, receiver: 'ops', channel: 'webhook', target: hook.url, status: 'sending', payload: notification, attempts: 1, createdAt: RAISED_AT, updatedAt: RAISED_AT });
@@ -243,30 +248,34 @@ describe('notifier actor', () => {
     const h = harness(webhookConfig(hook.url), { store });
     await h.notifier.start?.();
     expect(hook.requests.map((r) => r.headers['idempotency-key'])).toEqual([id]);
-    expect(await h.delivery('m1')).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(await h.delivery()).toMatchObject({ status: 'delivered', attempts: 2 });
   });
 
   it('skips resolved notifications for a receiver with send_resolved: false', async () => {
     const hook = await receive();
     const h = harness(webhookConfig(hook.url, ', send_resolved: false'));
-    await h.notifier.handle(notify('m1', resolved));
-    expect(hook.requests).toHaveLength(0);
-    expect(await h.store.deliveries.count()).toBe(0);
-    await h.notifier.handle(notify('m2', firing));
+    await h.notifier.handle(notify('m1', firing));
+    h.clock.t += 1_000;
+    await h.notifier.handle(notify('m2', resolved));
     expect(hook.requests).toHaveLength(1);
+    expect(await h.store.deliveries.count()).toBe(1);
   });
 
-  it('sends resolved notifications by default', async () => {
+  it('sends resolved notifications by default, and nothing for an alert it never heard fire', async () => {
     const hook = await receive();
     const h = harness(webhookConfig(hook.url));
-    await h.notifier.handle(notify('m1', resolved));
-    expect(JSON.parse(hook.requests[0]?.body ?? '{}')).toMatchObject({ status: 'resolved' });
+    await h.notifier.handle(notify('m0', { ...resolved, fingerprint: 'never-fired' }));
+    expect(hook.requests).toHaveLength(0);
+    await h.notifier.handle(notify('m1', firing));
+    h.clock.t += 1_000;
+    await h.notifier.handle(notify('m2', resolved));
+    expect(hook.requests.map((r) => (r.json as { status: string }).status)).toEqual(['firing', 'resolved']);
   });
 
   it('uses the default receiver, the log, when the message names none', async () => {
     const h = harness('notifier: {}\n');
     await h.notifier.handle(notify('m1', firing, null));
-    expect(await h.delivery('m1', 'log')).toMatchObject({ status: 'delivered', channel: 'log', target: 'log', attempts: 1 });
+    expect(await h.delivery('log')).toMatchObject({ status: 'delivered', channel: 'log', target: 'log', attempts: 1 });
     const line = h.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'alert HighCPU firing');
     expect(line).toMatchObject({ receiver: 'log', rule: 'HighCPU', alerts: [{ fingerprint: firing.fingerprint }] });
   });
@@ -274,7 +283,7 @@ describe('notifier actor', () => {
   it('marks a delivery to an unconfigured receiver dead with the reason', async () => {
     const h = harness('notifier: {}\n');
     await h.notifier.handle(notify('m1', firing, 'nobody'));
-    expect(await h.delivery('m1', 'nobody')).toMatchObject({ status: 'dead', lastError: 'no receiver named "nobody" is configured' });
+    expect(await h.delivery('nobody')).toMatchObject({ status: 'dead', lastError: 'no receiver named "nobody" is configured' });
   });
 
   it('never writes the HMAC secret or URL credentials to logs or the outbox', async () => {

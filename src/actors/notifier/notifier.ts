@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Actor, ActorContext } from '../actor.js';
 import type { Envelope } from '../../bus/messages.js';
 import type { VigilConfig } from '../../config/load.js';
@@ -6,6 +7,8 @@ import type { Integration, Notification, SendResult } from './notify.js';
 import { DEFAULT_BACKOFF, deliveryId, retryDelayMs, retryMessageId, scheduleRetry, type Backoff } from './outbox.js';
 import { buildIntegrations } from './registry.js';
 import { createSendGate, type Deferral } from './send-gate.js';
+import { createDispatcher } from './routing/dispatcher.js';
+import { createEscalations } from './escalation.js';
 
 export interface NotifierOptions {
   /** @defaultValue DEFAULT_BACKOFF */
@@ -18,8 +21,8 @@ export interface NotifierOptions {
 const RECOVERY_CONCURRENCY = 8;
 
 /**
- * Turns `alert.notify` messages into outbox deliveries and sends them: each delivery is stored before
- * its first attempt, every attempt is recorded, and retries are delayed `delivery.retry` messages, so a
+ * Routes `alert.notify` messages through the route tree into aggregation groups (routing/dispatcher.ts),
+ * whose flushes become outbox deliveries, and sends them: each delivery is stored before its first attempt, every attempt is recorded, and retries are delayed `delivery.retry` messages, so a
  * restart loses nothing. Sends are at least once; receivers drop duplicates by Idempotency-Key.
  */
 export function createNotifier(ctx: ActorContext, options: NotifierOptions = {}): Actor {
@@ -109,19 +112,13 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
     if (record.status === 'failed' && record.nextAttemptAt !== undefined) return scheduleRetry(ctx, record.id, record.nextAttemptAt);
   }
 
-  async function onNotify(message: Envelope<'alert.notify'>): Promise<void> {
-    const { alert, rule } = message.payload;
-    const receiver = message.payload.receiver ?? ctx.config().notifier.default_receiver;
-    const integration = integrations().get(receiver);
-    if (alert.status === 'resolved' && integration && !integration.sendResolved) {
-      log.debug({ receiver, fingerprint: alert.fingerprint }, 'resolved notification skipped (send_resolved: false)');
-      return;
-    }
+  /** Stores a pending delivery unless it exists (a redelivery); returns the record as stored. */
+  async function write(source: string, notification: Notification): Promise<DeliveryRecord> {
     const now = ctx.clock.now();
-    const notification: Notification = { receiver, rule, raisedAt: message.ts, alerts: [alert] };
+    const integration = integrations().get(notification.receiver);
     const record: DeliveryRecord = {
-      id: deliveryId(message.id, receiver),
-      receiver,
+      id: deliveryId(source, notification.receiver),
+      receiver: notification.receiver,
       channel: integration?.channel ?? '',
       target: integration?.target ?? '',
       status: 'pending',
@@ -130,10 +127,27 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
       createdAt: now,
       updatedAt: now,
     };
-    if (await deliveries.insert(record)) return attempt(record);
-    const existing = await deliveries.get(record.id);
-    if (existing) await resume(existing);
+    if (await deliveries.insert(record)) return record;
+    return (await deliveries.get(record.id)) ?? record;
   }
+
+  /**
+   * Hands a notification to the outbox for its receiver (escalation steps, reports). Its content names
+   * the delivery, so handing over the same notification again (a redelivered message) sends it once.
+   */
+  async function deliver(notification: Notification): Promise<void> {
+    const source = `notification-${createHash('sha256').update(JSON.stringify(notification)).digest('hex').slice(0, 32)}`;
+    await resume(await write(source, notification));
+  }
+
+  // When `notifier.route` is absent the root route is { receiver: default_receiver, group_by: [alertname],
+  // group_wait: 0s, group_interval: 0s }: every alert change is sent at once, as before routing existed.
+  const escalations = createEscalations({ store: ctx.store, bus: ctx.bus, clock: ctx.clock, config: ctx.config, logger: log, deliver });
+  const dispatcher = createDispatcher({
+    ...ctx,
+    escalations,
+    outbox: { write, settle: resume, sendsResolved: (receiver) => integrations().get(receiver)?.sendResolved ?? true },
+  });
 
   async function onRetry(message: Envelope<'delivery.retry'>): Promise<void> {
     const record = await deliveries.get(message.payload.deliveryId);
@@ -157,9 +171,13 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
       for (let i = 0; i < unsettled.length; i += RECOVERY_CONCURRENCY) {
         await Promise.all(unsettled.slice(i, i + RECOVERY_CONCURRENCY).map(attempt));
       }
+      await dispatcher.resume();
     },
     async handle(message) {
-      if (message.type === 'alert.notify') return onNotify(message as Envelope<'alert.notify'>);
+      if (message.type === 'alert.notify') return dispatcher.onNotify((message as Envelope<'alert.notify'>).payload, message.ts);
+      if (message.type === 'group.flush') return dispatcher.onFlush((message as Envelope<'group.flush'>).payload);
+      if (message.type === 'alert.acknowledged') return dispatcher.onAcknowledged((message as Envelope<'alert.acknowledged'>).payload);
+      if (message.type === 'escalation.step') return escalations.onStep((message as Envelope<'escalation.step'>).payload);
       if (message.type === 'delivery.retry') return onRetry(message as Envelope<'delivery.retry'>);
       log.warn({ msgId: message.id, type: message.type }, 'unexpected message type ignored');
     },
