@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSlackNotifier, SLACK_COLOURS, slackMention, slackMessage } from '../../src/actors/notifier/slack/slack.js';
+import { createSlackNotifier, slackMention, slackMessage } from '../../src/actors/notifier/slack/slack.js';
+import { STATUS_COLOURS } from '../../src/actors/notifier/templates.js';
 import type { Notification } from '../../src/actors/notifier/notify.js';
 import { freePort } from '../helpers/servers.js';
 import { startWebhookReceiver, type Reply, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -36,7 +37,7 @@ describe('slack message', () => {
     expect(message.text).toBe('[FIRING] HighCPU db-1');
     expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: '[FIRING] HighCPU db-1', emoji: true } });
     const [attachment] = message.attachments;
-    expect(attachment?.color).toBe(SLACK_COLOURS.critical);
+    expect(attachment?.color).toBe(STATUS_COLOURS.critical);
     expect(attachment?.blocks).toEqual([
       { type: 'section', text: { type: 'mrkdwn', text: 'CPU above 90%\ndb-1 has been busy for 10 minutes' } },
       {
@@ -78,7 +79,7 @@ describe('slack message', () => {
   it('says who acknowledged', () => {
     const message = slackMessage(acknowledged, {}, EXTERNAL_URL);
     expect(message.text).toBe('[ACKNOWLEDGED] HighCPU db-1');
-    expect(message.attachments[0]?.color).toBe(SLACK_COLOURS.acknowledged);
+    expect(message.attachments[0]?.color).toBe(STATUS_COLOURS.acknowledged);
     expect(allText(message)).toContain('Acknowledged by *alice* at <!date^1714557900^{date_short_pretty} {time}|2024-05-01T10:05:00.000Z>');
     expect(allText(message)).not.toContain('vigil alerts ack');
   });

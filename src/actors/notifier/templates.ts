@@ -38,6 +38,21 @@ export function groupSeverity(notification: Notification): Severity {
   return worst ?? 'error';
 }
 
+/** Status colours: red to blue by severity while firing; green when resolved, grey once someone has it. */
+export const STATUS_COLOURS: Record<Severity | Exclude<NotificationKind, 'firing'>, string> = {
+  critical: '#D32F2F',
+  error: '#E64A19',
+  warning: '#F57C00',
+  info: '#1976D2',
+  resolved: '#2E7D32',
+  acknowledged: '#757575',
+};
+
+export function statusColour(notification: Notification): string {
+  const kind = notificationKind(notification);
+  return kind === 'firing' ? STATUS_COLOURS[groupSeverity(notification)] : STATUS_COLOURS[kind];
+}
+
 /**
  * The notification's aggregation group. Before routing sets one, a notification carries one alert, so
  * its fingerprint is the group: a per-rule key would let one instance's resolve close another's page.
@@ -101,14 +116,16 @@ function alertItemHtml(alert: AlertPayload): string {
 /** The variables every notification has, for documentation and `vigil` help. */
 export const TEMPLATE_VARIABLES = [
   'status', 'rule', 'receiver', 'severity', 'resource', 'value', 'fingerprint', 'firing', 'resolved', 'summary', 'description',
-  'starts_at', 'source_url', 'alert_url', 'ack_hint', 'acknowledged_by', 'acknowledged_at', 'external_url', 'group_key', 'alerts', 'alerts_html',
+  'starts_at', 'source_url', 'alert_url', 'ack_hint', 'acknowledged_by', 'acknowledged_at', 'acknowledgement', 'colour', 'external_url', 'group_key',
+  'labels', 'labels_html', 'alerts', 'alerts_html',
 ] as const;
 
 /** Template variables: the named ones always exist; `labels.NAME` and `annotations.NAME` when shared by every alert. Names ending in `_html` are already HTML and are inserted as they are. */
 export type TemplateVars = Record<(typeof TEMPLATE_VARIABLES)[number], string> & Record<string, string>;
 
 /**
- * status is FIRING, RESOLVED or ACKNOWLEDGED; firing and resolved are counts; alerts has one line per alert;
+ * status is FIRING, RESOLVED or ACKNOWLEDGED; firing and resolved are counts; labels are the shared ones as
+ * `a=1, b=2`; alerts has one line per alert; acknowledgement is who and when, or empty;
  * value, resource, fingerprint and the links come from the first firing alert (or the first alert).
  */
 export function templateVars(notification: Notification, externalURL: string): TemplateVars {
@@ -139,8 +156,12 @@ export function templateVars(notification: Notification, externalURL: string): T
     ack_hint: firing.length ? `acknowledge: \`${ackTarget.ackCommand}\` or POST ${ackTarget.ackURL}` : '',
     acknowledged_by: notification.acknowledged?.by ?? '',
     acknowledged_at: notification.acknowledged ? new Date(notification.acknowledged.at).toISOString() : '',
+    acknowledgement: notification.acknowledged ? `Acknowledged by ${notification.acknowledged.by} at ${new Date(notification.acknowledged.at).toISOString()}` : '',
+    colour: statusColour(notification),
     external_url: externalURL,
     group_key: groupKeyOf(notification),
+    labels: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', '),
+    labels_html: `<table>${Object.entries(labels).map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`,
     alerts: alerts.map(describeAlert).join('\n'),
     alerts_html: `<ul>${alerts.map(alertItemHtml).join('')}</ul>`,
   };

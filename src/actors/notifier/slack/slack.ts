@@ -6,15 +6,12 @@ import type { Integration, Notification, Recipient, SendResult } from '../notify
 import {
   alertLinks,
   describeAlert,
-  groupSeverity,
   notificationKind,
   renderLine,
   renderTemplate,
   templateVars,
   truncate,
   withDefaults,
-  type NotificationKind,
-  type Severity,
 } from '../templates.js';
 
 type SlackReceiver = Extract<ReceiverConfig, { kind: 'slack' }>;
@@ -23,16 +20,6 @@ type SlackReceiver = Extract<ReceiverConfig, { kind: 'slack' }>;
 export const SLACK_TEMPLATES = {
   title: '[{{ $status }}] {{ $rule }} {{ $resource }}',
   text: '{{ $summary }}\n{{ $description }}',
-};
-
-/** Attachment colours: red to blue by severity while firing; green when resolved, grey once someone has it. */
-export const SLACK_COLOURS: Record<Severity | Exclude<NotificationKind, 'firing'>, string> = {
-  critical: '#D32F2F',
-  error: '#E64A19',
-  warning: '#F57C00',
-  info: '#1976D2',
-  resolved: '#2E7D32',
-  acknowledged: '#757575',
 };
 
 // Slack's limits: header text 150 chars, section text 3000, ten fields per section.
@@ -106,13 +93,12 @@ export function slackMessage(notification: Notification, receiver: Pick<SlackRec
   // A hint, not a button: incoming webhooks cannot receive button clicks.
   if (kind === 'firing' && vars.ack_hint) details.push({ type: 'context', elements: [mrkdwn(escapeSlack(vars.ack_hint))] });
 
-  const colour = kind === 'firing' ? SLACK_COLOURS[groupSeverity(notification)] : SLACK_COLOURS[kind];
   return {
     ...(receiver.channel ? { channel: receiver.channel } : {}),
     // What phones and screen readers show. Parsed as mrkdwn, so the title is escaped: a label must not @channel.
     text: [escapeSlack(title), ...mentions].join(' '),
     blocks,
-    attachments: [{ color: colour, blocks: details }],
+    attachments: [{ color: vars.colour, blocks: details }],
   };
 }
 
