@@ -47,7 +47,7 @@ notifier:
     - { name: audit, kind: log }
 `,
     );
-    daemon = await startDaemon({ configFile: file, listen: false, env: { HOOK_SECRET: HMAC_SECRET }, logger: createLogger('warn', { destination: process.stderr }) });
+    daemon = await startDaemon({ configFile: file, listen: false, env: { HOOK_SECRET: HMAC_SECRET }, logger: createLogger('fatal', { destination: process.stderr }) });
     await daemon.transport.send('notifier', [
       envelope('alert.notify', 'notify-disk', { alert: alert('DiskFull'), rule: 'DiskFull', receiver: 'ops' }, 'fp-DiskFull'),
       envelope('alert.notify', 'notify-cpu', { alert: alert('CpuHot'), rule: 'CpuHot', receiver: 'audit' }, 'fp-CpuHot'),

@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startDaemon, type Daemon } from '../../src/app/daemon.js';
+import { envelope, type AlertPayload } from '../../src/bus/messages.js';
+import { createProgram } from '../../src/cli/program.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { freePort, waitFor } from '../helpers/servers.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const firing: AlertPayload = {
+  fingerprint: 'fp-disk',
+  status: 'firing',
+  labels: { alertname: 'DiskFull', instance: 'db-1' },
+  annotations: {},
+  startsAt: new Date().toISOString(),
+  endsAt: '0001-01-01T00:00:00Z',
+  generatorURL: '',
+};
+
+/** Runs `vigil ...args` in this process, as the binary would, and collects what it prints. */
+async function vigil(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
+  process.exitCode = undefined;
+  try {
+    await createProgram().exitOverride().parseAsync(['node', 'vigil', ...args]);
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { out, err, code };
+}
+
+describe('vigil deliveries against a running daemon', () => {
+  let daemon: Daemon;
+  let hook: WebhookReceiver;
+  let dir: string;
+  let file: string;
+  let receiverUp = false;
+  let deadId: string;
+
+  beforeAll(async () => {
+    hook = await startWebhookReceiver(() => ({ status: receiverUp ? 200 : 503, body: 'maintenance' }));
+    dir = mkdtempSync(join(tmpdir(), 'vigil-cli-deliveries-'));
+    file = join(dir, 'vigil.yaml');
+    writeFileSync(
+      file,
+      `
+server: { host: 127.0.0.1, port: ${await freePort()} }
+auth:
+  tokens:
+    - { name: watcher, role: viewer, token: viewer-token }
+    - { name: oncall, role: responder, token: responder-token }
+store: { kind: embedded, path: vigil.db }
+notifier:
+  max_attempts: 1
+  default_receiver: ops
+  receivers: [{ name: ops, kind: webhook, url: "${hook.url}" }]
+`,
+    );
+    daemon = await startDaemon({ configFile: file, logger: createLogger('fatal', { destination: process.stderr }) });
+    await daemon.transport.send('notifier', [envelope('alert.notify', 'notify-disk', { alert: firing, rule: 'DiskFull' }, firing.fingerprint)]);
+    deadId = await waitFor('the delivery dead', async () => (await daemon.store.deliveries.find({ where: { status: 'dead' } }))[0]?.id, 10_000, 10);
+  });
+  afterAll(async () => {
+    await daemon?.close();
+    await hook?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('lists deliveries as a table: channel, target, attempts, latency, status, last error', async () => {
+    const { out, code } = await vigil('deliveries', 'list', '--url', daemon.url!, '--token', 'viewer-token');
+    expect(code).toBe(0);
+    const [header, row] = out.trimEnd().split('\n');
+    expect(header?.split(/\s{2,}/)).toEqual(['ID', 'CREATED', 'RECEIVER', 'CHANNEL', 'TARGET', 'STATUS', 'ATTEMPTS', 'LATENCY', 'NEXT', 'LAST ERROR']);
+    expect(row?.split(/\s{2,}/)).toEqual([deadId, expect.stringMatching(/^\d{4}-\d\d-\d\dT/), 'ops', 'webhook', hook.url, 'dead', '1', '-', '-', 'HTTP 503: maintenance']);
+  });
+
+  it('finds the daemon and token from --config and VIGIL_TOKEN, filters, and prints JSON', async () => {
+    vi.stubEnv('VIGIL_TOKEN', 'viewer-token');
+    const dead = await vigil('deliveries', 'list', '--config', file, '--status', 'dead', '--json');
+    expect(JSON.parse(dead.out)).toEqual([expect.objectContaining({ id: deadId, status: 'dead', attempts: 1 })]);
+    const none = await vigil('deliveries', 'list', '--config', file, '--receiver', 'nobody');
+    expect(none.out).toBe('no deliveries\n');
+  });
+
+  it('shows one delivery', async () => {
+    const { out, code } = await vigil('deliveries', 'show', deadId, '--url', daemon.url!, '--token', 'viewer-token');
+    expect(code).toBe(0);
+    expect(out).toContain(`delivery ${deadId}: dead`);
+    expect(out).toMatch(/last error: +HTTP 503: maintenance/);
+    expect(out).toContain('DiskFull{instance="db-1"}');
+    const missing = await vigil('deliveries', 'show', 'dlv-nope', '--url', daemon.url!, '--token', 'viewer-token');
+    expect(missing).toMatchObject({ code: 1, err: expect.stringContaining('no delivery dlv-nope') });
+  });
+
+  it('re-sends a dead delivery with a responder token, and says why it cannot otherwise', async () => {
+    const asViewer = await vigil('deliveries', 'resend', deadId, '--url', daemon.url!, '--token', 'viewer-token');
+    expect(asViewer).toMatchObject({ code: 1, err: expect.stringContaining('not allowed (403)') });
+
+    receiverUp = true;
+    vi.stubEnv('VIGIL_TOKEN', 'responder-token');
+    const resent = await vigil('deliveries', 'resend', deadId, '--url', daemon.url!);
+    expect(resent).toMatchObject({ code: 0, out: expect.stringContaining(`delivery ${deadId} re-queued`) });
+    await waitFor('the re-sent delivery delivered', async () => ((await daemon.store.deliveries.get(deadId))?.status === 'delivered' ? true : undefined), 10_000, 10);
+
+    const again = await vigil('deliveries', 'resend', deadId, '--url', daemon.url!);
+    expect(again).toMatchObject({ code: 1, err: expect.stringContaining('only dead deliveries can be re-sent') });
+    const { out } = await vigil('deliveries', 'list', '--url', daemon.url!, '--json');
+    expect(JSON.parse(out)).toEqual([expect.objectContaining({ id: deadId, status: 'delivered', latencyMs: expect.any(Number) })]);
+  });
+
+  it('explains an unreachable daemon', async () => {
+    const { code, err } = await vigil('deliveries', 'list', '--url', `http://127.0.0.1:${await freePort()}`, '--token', 'x');
+    expect(code).toBe(1);
+    expect(err).toContain('connection refused');
+  });
+});
