@@ -125,7 +125,9 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
     seen.add(rule.name);
   });
   const receivers = new Set(config.notifier.receivers.map((r) => r.name));
-  if (!receivers.has(config.notifier.default_receiver)) {
+  // A root route that names its receivers never falls back to default_receiver.
+  const rootNamesReceivers = Boolean(config.notifier.route?.receiver ?? config.notifier.route?.receivers?.length);
+  if (!receivers.has(config.notifier.default_receiver) && !rootNamesReceivers) {
     problems.push({ path: ['notifier', 'default_receiver'], message: `no receiver named "${config.notifier.default_receiver}"` });
   }
   if (config.transport.kind === 'bullmq' && !config.transport.redis_url) {
