@@ -100,6 +100,7 @@ describe('escalation', () => {
     expect(h.delivered).toHaveLength(1);
     expect(h.delivered[0]!.recipients).toEqual([{ name: 'alice', email: 'alice@example.com' }]);
     expect(h.delivered[0]!.receiver).toBe('log');
+    expect(h.delivered[0]!.escalation).toEqual({ id: ID, step: 0, loop: 0 });
     expect(h.published).toEqual([
       { message: expect.objectContaining({ id: `${ID}:0:0`, type: 'escalation.step', key: ID, payload: { escalationId: ID, due: START + 15 * MINUTE } }), delayMs: 15 * MINUTE },
     ]);
@@ -120,6 +121,9 @@ describe('escalation', () => {
 
     await h.fireLastStep(); // repeat 1: step 0 again
     expect(h.delivered.slice(3).map(who)).toEqual(['log:alice']);
+    // The repeat is not the first page again: a content-addressed outbox must not take it for a duplicate.
+    expect(h.delivered[3]).not.toEqual(h.delivered[0]);
+    expect(h.delivered[3]!.escalation).toEqual({ id: ID, step: 0, loop: 1 });
     await h.fireLastStep(); // step 1 again
     expect(h.delivered.slice(4).map(who)).toEqual(['log:carol', 'pager:']);
     await h.fireLastStep(); // no repeats left

@@ -160,7 +160,8 @@ export function createEscalations(deps: EscalationDeps): Escalations {
   async function runStep(record: EscalationRecord): Promise<void> {
     const at = clock.now();
     const { people, receivers } = await targetsOf(record, at);
-    const base = record.notification;
+    // Naming the step makes each step and repeat a delivery of its own, while a replayed step stays the same one.
+    const base: Notification = { ...record.notification, escalation: { id: record.id, step: record.step, loop: record.loop } };
     if (people.length || !receivers.length) {
       // With nobody resolved, the group's own receiver still hears it: a page to its default address beats none.
       if (!people.length) log.warn({ escalation: record.id, step: record.step }, 'escalation step resolved to no one; notifying the receiver without recipients');

@@ -20,6 +20,8 @@ export interface Notification {
   acknowledged?: { by: string; at: number };
   /** People to address (on call, escalation); channels without addressing ignore it. */
   recipients?: Recipient[];
+  /** Set when an escalation step sends it: which escalation, step and repeat (each step is its own delivery). */
+  escalation?: { id: string; step: number; loop: number };
   /** When the alert manager raised it (the message ts): end-to-end latency is measured from here. */
   raisedAt: number;
   alerts: AlertPayload[];
