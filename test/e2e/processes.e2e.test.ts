@@ -61,7 +61,8 @@ rules:
   - { name: GpuHot, kind: threshold, metric: gpu_temp, op: '>', value: 85 }
 notifier:
   receivers: [{ name: hook, kind: webhook, url: "${receiver.url}" }]
-  default_receiver: hook
+  # One group per GPU, so each page names exactly one alert.
+  route: { receiver: hook, group_by: [alertname, gpu], group_wait: 0s, group_interval: 0s }
 `,
     );
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
