@@ -234,6 +234,10 @@ describe('aggregation groups', () => {
     await h.advance(T0 + 30 * SECOND);
     const [started] = await h.store.notifierState.find({ where: { kind: 'escalation' } });
     expect(started).toMatchObject({ status: 'active', policy: 'night-shift' });
+    // The first page goes out once, through escalation step 0, addressed to ann.
+    const pages = await h.store.deliveries.find({});
+    expect(pages).toHaveLength(1);
+    expect((pages[0]!.payload as { recipients?: { name: string }[] }).recipients?.map((r) => r.name)).toEqual(['ann']);
     await h.notify(alert('a', 'resolved'));
     await h.advance(T0 + 10 * MINUTE);
     const [stopped] = await h.store.notifierState.find({ where: { kind: 'escalation' } });

@@ -110,10 +110,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const notifications = plan.notifications.map(
       (n): Notification => ({ receiver: n.receiver, rule: n.rule, groupKey: group.groupKey, groupLabels: group.groupLabels, raisedAt: n.raisedAt, alerts: n.alerts }),
     );
-    const written = await Promise.all(notifications.map((n) => deps.outbox.write(groupDeliverySource(group.id, due), n)));
-    if (plan.firstFiring && route.escalation && deps.escalations && notifications[0]) {
-      await deps.escalations.start(group.groupKey, route.escalation, notifications[0]);
-    }
+    // An escalated group's first page goes out through escalation step 0, addressed to the people on
+    // call; writing it here as well would page the same receiver twice.
+    const escalation = plan.firstFiring && route.escalation && deps.escalations && notifications[0] ? route.escalation : undefined;
+    const direct = escalation ? [] : notifications;
+    const written = await Promise.all(direct.map((n) => deps.outbox.write(groupDeliverySource(group.id, due), n)));
+    if (escalation && notifications[0]) await deps.escalations?.start(group.groupKey, escalation, notifications[0]);
     if (plan.next) {
       await groups.put(plan.next);
       await publishFlush(plan.next);
