@@ -35,7 +35,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
   let built: { config: VigilConfig; integrations: Map<string, Integration> } | undefined;
   const integrations = (): Map<string, Integration> => {
     const config = ctx.config();
-    if (built?.config !== config) built = { config, integrations: buildIntegrations(config, log) };
+    if (built?.config !== config) built = { config, integrations: buildIntegrations(config, log, ctx.store) };
     return built.integrations;
   };
 

@@ -1,6 +1,7 @@
 import type { VigilConfig } from '../../config/load.js';
 import type { ReceiverConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Store } from '../../store/store.js';
 import { createEmailNotifier } from './email/email.js';
 import { createJiraNotifier } from './jira/jira.js';
 import { createLogNotifier } from './log/log.js';
@@ -13,6 +14,8 @@ export interface ChannelDeps {
   externalURL: string;
   baseDir: string;
   logger: Logger;
+  /** For channels that remember what they created (Jira issue keys). */
+  store?: Store;
 }
 
 type ReceiverKind = ReceiverConfig['kind'];
@@ -36,8 +39,8 @@ export function externalURL(config: VigilConfig): string {
  * Builds every configured receiver. One that cannot be built (bad URL, unreadable secret) fails its own
  * deliveries permanently, so they show up dead with the reason, instead of taking the others down.
  */
-export function buildIntegrations(config: VigilConfig, logger: Logger): Map<string, Integration> {
-  const deps: ChannelDeps = { externalURL: externalURL(config), baseDir: config.baseDir, logger };
+export function buildIntegrations(config: VigilConfig, logger: Logger, store?: Store): Map<string, Integration> {
+  const deps: ChannelDeps = { externalURL: externalURL(config), baseDir: config.baseDir, logger, ...(store ? { store } : {}) };
   const integrations = new Map<string, Integration>();
   for (const receiver of config.notifier.receivers) {
     const create = CHANNELS[receiver.kind] as ChannelFactory<typeof receiver.kind>;
