@@ -157,6 +157,10 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   });
   config.notifier.receivers.forEach((r, i) => {
     if (r.kind === 'webhook') checkSecret(r.hmac_secret, ['notifier', 'receivers', i, 'hmac_secret']);
+    if (r.kind === 'slack') checkSecret(r.url, ['notifier', 'receivers', i, 'url']);
+    if (r.kind === 'email') checkSecret(r.smtp.password, ['notifier', 'receivers', i, 'smtp', 'password']);
+    if (r.kind === 'pagerduty') checkSecret(r.routing_key, ['notifier', 'receivers', i, 'routing_key']);
+    if (r.kind === 'jira') checkSecret(r.api_token, ['notifier', 'receivers', i, 'api_token']);
   });
   problems.push(...routingProblems(config.notifier));
   problems.push(...checkOncall(config));
