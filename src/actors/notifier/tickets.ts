@@ -1,9 +1,13 @@
 import type { ActorContext } from '../actor.js';
 import { envelope, type MessagePayloads } from '../../bus/messages.js';
+import { PermanentError } from '../../bus/transport.js';
+import { readSecret } from '../../config/load.js';
 import { recipientFor, schedulesOf } from '../../oncall/oncall.js';
 import { whoIsOnCall } from '../../oncall/schedule.js';
 import { formatDuration, parseDuration } from '../../series/duration.js';
+import type { ReceiverConfig } from '../../config/schema.js';
 import type { AlertRecord, NotifierStateRecord } from '../../store/store.js';
+import { createJiraClient, type JiraClient } from './jira/client.js';
 import type { Recipient } from './notify.js';
 
 /**
@@ -36,6 +40,35 @@ export interface TicketSystem {
 /** Who is on duty in a named schedule at a time; undefined when nobody is (or the schedule is unknown). */
 export interface OnCall {
   who(schedule: string, at: number): Promise<Recipient | undefined>;
+}
+
+/** The TicketSystem port over the Jira client, for the configured jira receiver named at each call (so a reload applies). */
+export function ticketSystemFromConfig(deps: Pick<ActorContext, 'config'>): TicketSystem {
+  function jira(name: string): { client: JiraClient; receiver: Extract<ReceiverConfig, { kind: 'jira' }> } {
+    const config = deps.config();
+    const receiver = config.notifier.receivers.find((r) => r.name === name);
+    // Retrying cannot fix the config: dead-letter the check instead.
+    if (receiver?.kind !== 'jira') throw new PermanentError(`tickets.receiver "${name}" is not a configured jira receiver`);
+    const client = createJiraClient({ url: receiver.url, username: receiver.username, apiToken: readSecret(receiver.api_token, config.baseDir), timeoutMs: parseDuration(receiver.timeout) });
+    return { client, receiver };
+  }
+  return {
+    async create(name, ticket) {
+      const { client, receiver } = jira(name);
+      const assignee = ticket.assignee ?? receiver.assignee;
+      return client.createIssue({
+        project: receiver.project,
+        issueType: receiver.issue_type,
+        summary: ticket.summary,
+        description: ticket.description,
+        labels: [ticket.marker],
+        ...(assignee ? { assignee } : {}),
+      });
+    },
+    findByMarker: (name, marker) => jira(name).client.findOpenIssueByLabel(marker),
+    comment: (name, key, text) => jira(name).client.comment(key, text),
+    assign: (name, key, accountId) => jira(name).client.assign(key, accountId),
+  };
 }
 
 /** The OnCall port over the configured schedules (import sheets read once per config, as the rest of the notifier does). */
