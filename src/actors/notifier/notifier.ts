@@ -8,7 +8,9 @@ import { DEFAULT_BACKOFF, deliveryId, retryDelayMs, retryMessageId, scheduleRetr
 import { buildIntegrations } from './registry.js';
 import { createSendGate, type Deferral } from './send-gate.js';
 import { createDispatcher } from './routing/dispatcher.js';
+import { createDailyReport } from './daily-report.js';
 import { createEscalations } from './escalation.js';
+import { createTicketAutomation, oncallFromConfig, ticketSystemFromConfig } from './tickets.js';
 
 export interface NotifierOptions {
   /** @defaultValue DEFAULT_BACKOFF */
@@ -143,6 +145,9 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
   // When `notifier.route` is absent the root route is { receiver: default_receiver, group_by: [alertname],
   // group_wait: 0s, group_interval: 0s }: every alert change is sent at once, as before routing existed.
   const escalations = createEscalations({ store: ctx.store, bus: ctx.bus, clock: ctx.clock, config: ctx.config, logger: log, deliver });
+  const workflowDeps = { store: ctx.store, bus: ctx.bus, clock: ctx.clock, config: ctx.config, logger: log };
+  const tickets = createTicketAutomation({ ...workflowDeps, tickets: ticketSystemFromConfig(ctx), oncall: oncallFromConfig(workflowDeps) });
+  const dailyReport = createDailyReport({ ...workflowDeps, deliver });
   const dispatcher = createDispatcher({
     ...ctx,
     escalations,
@@ -172,9 +177,20 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
         await Promise.all(unsettled.slice(i, i + RECOVERY_CONCURRENCY).map(attempt));
       }
       await dispatcher.resume();
+      await dailyReport.start();
+    },
+    async reload() {
+      // A new report time or zone takes effect now; start() is idempotent for an unchanged one.
+      await dailyReport.start();
     },
     async handle(message) {
-      if (message.type === 'alert.notify') return dispatcher.onNotify((message as Envelope<'alert.notify'>).payload, message.ts);
+      if (message.type === 'alert.notify') {
+        const payload = (message as Envelope<'alert.notify'>).payload;
+        await tickets.onNotify(payload);
+        return dispatcher.onNotify(payload, message.ts);
+      }
+      if (message.type === 'ticket.check') return tickets.onCheck((message as Envelope<'ticket.check'>).payload);
+      if (message.type === 'report.daily') return dailyReport.onDue((message as Envelope<'report.daily'>).payload);
       if (message.type === 'group.flush') return dispatcher.onFlush((message as Envelope<'group.flush'>).payload);
       if (message.type === 'alert.acknowledged') return dispatcher.onAcknowledged((message as Envelope<'alert.acknowledged'>).payload);
       if (message.type === 'escalation.step') return escalations.onStep((message as Envelope<'escalation.step'>).payload);
