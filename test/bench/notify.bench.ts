@@ -14,12 +14,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { Presets, SingleBar } from 'cli-progress';
 import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { envelope, type AlertPayload, type Envelope } from '../../src/bus/messages.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { waitFor } from '../helpers/servers.js';
-import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -73,11 +73,39 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const verdict = (met: boolean) => (met ? 'target met' : 'TARGET MISSED');
 
+/**
+ * The webhook receiver runs in a worker thread, as a real one would run elsewhere: it records when each
+ * alert arrived (same clock) and reports arrivals in batches, leaving the main thread to the daemon.
+ */
+const RECEIVER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const http = require('node:http');
+let arrivals = [];
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const at = Date.now();
+    for (const a of JSON.parse(Buffer.concat(chunks).toString('utf8')).alerts) arrivals.push([a.fingerprint, at]);
+    res.writeHead(200).end();
+  });
+});
+setInterval(() => {
+  if (arrivals.length) parentPort.postMessage(arrivals);
+  arrivals = [];
+}, 5);
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+`;
+
 /** Fingerprint → when the receiver got it. */
 const received = new Map<string, number>();
-const receiver = await startWebhookReceiver((_n, request) => {
-  for (const a of (request.json as { alerts: { fingerprint: string }[] }).alerts) received.set(a.fingerprint, request.at);
-  return { status: 200 };
+const receiverThread = new Worker(RECEIVER_SOURCE, { eval: true });
+const receiverUrl = await new Promise<string>((resolve, reject) => {
+  receiverThread.once('error', reject);
+  receiverThread.on('message', (message: { port: number } | [string, number][]) => {
+    if (Array.isArray(message)) for (const [fingerprint, at] of message) received.set(fingerprint, at);
+    else resolve(`http://127.0.0.1:${message.port}/hook`);
+  });
 });
 
 /** TOTAL alert.notify messages into the notifier inbox at once; time until the receiver has them all. */
@@ -141,7 +169,7 @@ async function measureLatency(daemon: Daemon, label: string): Promise<void> {
 async function run(partitions: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-notify-'));
   const file = join(dir, 'vigil.yaml');
-  writeFileSync(file, config(dir, receiver.url, partitions));
+  writeFileSync(file, config(dir, receiverUrl, partitions));
   const label = `${partitions} partition${partitions === 1 ? '' : 's'}:`;
   const daemon = await startDaemon({ configFile: file, listen: false, logger: createLogger('warn', { destination: process.stderr }) });
   try {
@@ -157,11 +185,11 @@ async function run(partitions: number): Promise<void> {
 
 console.log(
   `bench:notify on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), Node ${process.version}; ` +
-    'local transport (journaled), embedded store, one webhook receiver on loopback in the same process',
+    'local transport (journaled), embedded store, webhook receiver on loopback in a worker thread',
 );
 console.log(`command: npm run bench:notify -- --notifications ${TOTAL} --rate ${RATE} --seconds ${SECONDS} --batch ${BATCH} --partitions ${PARTITIONS.join(',')}`);
 try {
   for (const partitions of PARTITIONS) await run(partitions);
 } finally {
-  await receiver.close();
+  await receiverThread.terminate();
 }
