@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { iso, print, printJson, table } from './format.js';
 import { ALERT_STATES } from '../actors/alert-manager/alert.machine.js';
 import type { AlertEventRecord, AlertRecord } from '../store/store.js';
 import { apiClientFromOptions, reportingApiErrors, withApiOptions, type ApiOptions } from './api-client.js';
@@ -6,18 +7,10 @@ import { apiClientFromOptions, reportingApiErrors, withApiOptions, type ApiOptio
 /** An alert as the API shows it: the stored record without the machine snapshot. */
 type AlertView = Omit<AlertRecord, 'snapshot'>;
 
-const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const labelText = (labels: Record<string, string>) =>
   Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-
-/** Left-aligned columns, two spaces apart; the last column is not padded. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
 
 function formatList(alerts: AlertView[]): string {
   if (alerts.length === 0) return 'no alerts';
@@ -45,8 +38,6 @@ function formatAlert(alert: AlertView, history: AlertEventRecord[]): string {
   return `${lines.join('\n')}\n${historyTable}`;
 }
 
-const print = (text: string) => process.stdout.write(`${text}\n`);
-const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 
 export function alertsCommand(): Command {
   const alerts = new Command('alerts').description('List, show and acknowledge alerts through the daemon API.');

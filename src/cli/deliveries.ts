@@ -1,11 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { iso, print, printJson, table } from './format.js';
 import type { DeliveryView } from '../api/routes/deliveries.js';
 import { formatDuration } from '../series/duration.js';
 import { apiClientFromOptions, reportingApiErrors, withApiOptions, type ApiOptions } from './api-client.js';
 
 const STATUSES = ['pending', 'sending', 'delivered', 'failed', 'dead'];
 
-const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 /** `850ms`, `1.2s`, `3m12s`: latency as people read it. */
 function latencyText(ms: number | undefined): string {
@@ -20,19 +20,6 @@ function nextText(d: DeliveryView, now: number): string {
   if (d.nextAttemptAt === undefined || (d.status !== 'pending' && d.status !== 'failed')) return '-';
   const wait = d.nextAttemptAt - now;
   return wait <= 0 ? 'due' : `in ${formatDuration(Math.ceil(wait / 1_000) * 1_000)}`;
-}
-
-/** Cuts long cells (URLs, error texts) so a row stays on one line of a terminal. */
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-/** Left-aligned columns two spaces apart, each cut to its maximum width; the last column is not padded. */
-function table(columns: { header: string; max: number }[], rows: string[][]): string {
-  const cells = rows.map((row) => row.map((c, i) => clip(c, columns[i]?.max ?? Infinity)));
-  const widths = columns.map((col, i) => Math.max(col.header.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
 }
 
 export function formatDeliveryList(deliveries: DeliveryView[], now: number): string {
@@ -91,8 +78,6 @@ export function formatDelivery(d: DeliveryView, now: number): string {
   ].join('\n');
 }
 
-const print = (text: string) => process.stdout.write(`${text}\n`);
-const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 
 function parseLimit(value: string): number {
   const n = Number(value);
