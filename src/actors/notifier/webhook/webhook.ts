@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { AlertStatus } from '../../../bus/messages.js';
+import type { AlertPayload, AlertStatus } from '../../../bus/messages.js';
 import { readSecret } from '../../../config/load.js';
 import type { ReceiverConfig } from '../../../config/schema.js';
 import { parseDuration } from '../../../series/duration.js';
@@ -19,15 +19,8 @@ export interface WebhookMessage {
   commonLabels: Record<string, string>;
   commonAnnotations: Record<string, string>;
   externalURL: string;
-  alerts: {
-    status: AlertStatus;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    startsAt: string;
-    endsAt: string;
-    generatorURL: string;
-    fingerprint: string;
-  }[];
+  /** Vigil's alert payload is Alertmanager's alert plus `value`, which the webhook format has no field for. */
+  alerts: Omit<AlertPayload, 'value'>[];
 }
 
 /** Pairs present with the same value in every set. */
