@@ -21,7 +21,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
 import type { AlertRecord, Store } from '../../src/store/store.js';
-import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { FakeJira, jiraAuth } from '../helpers/fake-jira.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -354,67 +354,29 @@ describe('ticket automation', () => {
   });
 });
 
-interface JiraIssue {
-  key: string;
-  fields: Record<string, unknown>;
-  comments: string[];
-  assignee?: string;
-}
-
-/**
- * The Jira REST v2 calls ticket automation makes (create, search by label, comment, assign) on a loopback
- * port, with issue state; `loseCreateReply` answers the next create with a 502 after creating the issue.
- */
-async function startJira(): Promise<{ url: string; issues: JiraIssue[]; requests: ReceivedRequest[]; loseCreateReply: boolean; server: WebhookReceiver }> {
-  const jira = { url: '', issues: [] as JiraIssue[], requests: [] as ReceivedRequest[], loseCreateReply: false, server: undefined as unknown as WebhookReceiver };
-  const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body) });
-  jira.server = await startWebhookReceiver((_n, request) => {
-    if (request.headers.authorization !== `Basic ${Buffer.from('vigil:secret').toString('base64')}`) return json(401, { errorMessages: ['Unauthorized'] });
-    const { pathname, searchParams } = new URL(request.path, 'http://jira');
-    const body = request.json as Record<string, unknown>;
-    if (request.method === 'POST' && pathname === '/rest/api/2/issue') {
-      const fields = body.fields as Record<string, unknown>;
-      const issue: JiraIssue = { key: `OPS-${jira.issues.length + 1}`, fields, comments: [], ...(fields.assignee ? { assignee: (fields.assignee as { accountId: string }).accountId } : {}) };
-      jira.issues.push(issue);
-      if (jira.loseCreateReply) {
-        jira.loseCreateReply = false;
-        return { status: 502, body: 'Bad Gateway' };
-      }
-      return json(201, { key: issue.key });
-    }
-    if (request.method === 'GET' && pathname === '/rest/api/2/search/jql') {
-      const label = /labels = "([^"]+)"/.exec(searchParams.get('jql') ?? '')?.[1] ?? '';
-      return json(200, { issues: jira.issues.filter((i) => (i.fields.labels as string[] | undefined)?.includes(label)).map((i) => ({ key: i.key })) });
-    }
-    const [, key, action] = /^\/rest\/api\/2\/issue\/([^/]+)\/(comment|assignee)$/.exec(pathname) ?? [];
-    const issue = jira.issues.find((i) => i.key === key);
-    if (!issue) return json(404, { errorMessages: ['Issue does not exist'] });
-    if (request.method === 'POST' && action === 'comment') issue.comments.push(String(body.body));
-    else if (request.method === 'PUT' && action === 'assignee') issue.assignee = String(body.accountId);
-    else return json(405, { errorMessages: ['Method not allowed'] });
-    return { status: action === 'comment' ? 201 : 204, body: action === 'comment' ? '{}' : '' };
-  });
-  jira.url = jira.server.url.replace('/hook', '');
-  jira.requests = jira.server.requests;
-  return jira;
-}
-
 describe('ticket automation against Jira on loopback', () => {
   it('creates the issue assigned to the on-call, survives a lost create reply, escalates and comments the resolution', async () => {
-    const jira = await startJira();
-    cleanups.push(() => jira.server.close());
+    const jira = await new FakeJira(jiraAuth('vigil', 'secret')).start();
+    cleanups.push(() => jira.close());
+    let loseCreateReply = false;
+    // Jira creates the issue but the reply is lost on the way back.
+    jira.fault = (r) => {
+      if (!loseCreateReply || r.method !== 'POST' || r.path !== '/rest/api/2/issue') return undefined;
+      loseCreateReply = false;
+      return { status: 502, body: 'Bad Gateway', apply: true };
+    };
     const config = CONFIG.replace('url: "http://127.0.0.1:9"', `url: "${jira.url}"`).replace('project: OPS,', 'project: OPS, timeout: 2s,');
     const h = harness({ config, fromConfig: true, tickets: ticketSystemFromConfig({ config: () => parseConfig(config, join(tmpdir(), 'vigil-tickets-test.yaml'), {}) }) });
     await putAlert(h.store, 'firing');
     await h.automation.onNotify({ alert: firing, rule: 'HighCPU' });
 
-    jira.loseCreateReply = true;
+    loseCreateReply = true;
     const sla = h.published.at(-1)!;
     h.clock.t = sla.message.payload.due;
     await expect(h.automation.onCheck(sla.message.payload)).rejects.toThrow('HTTP 502');
     await h.automation.onCheck(sla.message.payload);
-    expect(jira.issues).toHaveLength(1);
-    const [issue] = jira.issues;
+    expect(jira.issues.size).toBe(1);
+    const [issue] = jira.issues.values();
     expect(issue?.fields).toMatchObject({
       project: { key: 'OPS' },
       issuetype: { name: 'Incident' },
@@ -430,7 +392,7 @@ describe('ticket automation against Jira on loopback', () => {
 
     await h.automation.onNotify({ alert: resolvedAt(FIRED_AT + 5 * HOUR), rule: 'HighCPU' });
     expect(issue?.comments.at(-1)).toBe('Resolved at 2024-05-01T15:00:00.000Z after 5h of downtime.');
-    expect(jira.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual([
+    expect(jira.calls()).toEqual([
       'POST /rest/api/2/issue',
       'GET /rest/api/2/search/jql',
       'PUT /rest/api/2/issue/OPS-1/assignee',
