@@ -96,25 +96,14 @@ function ajvMessage(e: ErrorObject): string {
   return e.message ?? 'is invalid';
 }
 
-/** Ajv reports every branch of a union; keep the errors of the branch that got furthest. */
+/**
+ * Ajv reports a failed union (a secret is a string or `{file}`) at the union and at every enclosing
+ * level; the deepest paths say what is actually wrong, so only they are shown.
+ */
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
-  const deepest = new Map<string, ErrorObject[]>();
-  for (const e of errors) {
-    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
-    const list = deepest.get(e.instancePath) ?? [];
-    list.push(e);
-    deepest.set(e.instancePath, list);
-  }
-  const paths = [...deepest.keys()];
-  const leaves = paths.filter((p) => !paths.some((q) => q !== p && q.startsWith(`${p}/`)));
-  const out: ErrorObject[] = [];
-  for (const p of leaves) {
-    const list = deepest.get(p) ?? [];
-    // Within a union, a wrong `kind` literal is noise when another branch matched the kind.
-    const nonKind = list.filter((e) => !(e.keyword === 'const' && e.schemaPath.includes('/kind/')));
-    out.push(...(nonKind.length ? nonKind : list.slice(0, 1)));
-  }
-  return out;
+  const kept = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+  const paths = new Set(kept.map((e) => e.instancePath));
+  return kept.filter((e) => ![...paths].some((q) => q !== e.instancePath && q.startsWith(`${e.instancePath}/`)));
 }
 
 function checkSemantics(config: VigilConfig): { path: (string | number)[]; message: string }[] {
