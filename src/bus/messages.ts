@@ -19,6 +19,63 @@ export interface AlertPayload {
   value?: number;
 }
 
+export type Severity = 'info' | 'warning' | 'critical';
+
+/**
+ * One verdict of the anomaly detector on one point. The detector sends `anomalous` events for points
+ * whose calibrated score reaches its event threshold, and one `normal` event when a series that was
+ * anomalous has settled, so anomaly rules can resolve.
+ */
+export interface AnomalyEvent {
+  state: 'anomalous' | 'normal';
+  series: string;
+  name: string;
+  labels: Record<string, string>;
+  t: number;
+  value: number;
+  /** Calibrated anomaly likelihood in [0, 1]. */
+  score: number;
+  severity: Severity;
+  /** What the model expected at `t`: a point and a band. */
+  expected: { value: number; lower: number; upper: number };
+  /** Each contributing detector family and its own score in [0, 1]. */
+  detectors: Record<string, number>;
+  /** A hint for the responder, from the per-metric hints in config. */
+  recommendation?: string;
+}
+
+/** The predictive analyzer's latest forecast for one series watched by one `predict` rule. */
+export interface PredictionEvent {
+  rule: string;
+  series: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Time of the last sample the forecast used, and its value. */
+  t: number;
+  value: number;
+  threshold: number;
+  direction: 'above' | 'below';
+  /** Expected crossing and its interval (epoch ms); absent when no crossing is expected within the horizon. */
+  breach?: { at: number; earliest: number; latest: number };
+  /** Probability in [0, 1] that the series crosses within the rule's horizon. */
+  confidence: number;
+  /** How fast the series moves, in its own unit per hour. */
+  ratePerHour: number;
+  /** Alert no later than this: the start of an unattended window that contains the breach. */
+  notifyBy?: number;
+}
+
+/** Something Vigil itself noticed (a runbook failed, a model could not be trained); rules can alert on it. */
+export interface SystemEvent {
+  source: InboxName | 'daemon';
+  /** Dotted event kind, e.g. `runbook.failed`, `model.training_failed`. */
+  kind: string;
+  severity: Severity;
+  labels: Record<string, string>;
+  message: string;
+  at: number;
+}
+
 /**
  * Message payloads by type. Version 1 of the wire format: add new types or optional fields,
  * never change the meaning of an existing one.
@@ -46,6 +103,12 @@ export interface MessagePayloads {
   'ticket.check': { ticketId: string; due: number };
   /** The daily report is due. */
   'report.daily': { due: number };
+  /** Anomaly verdicts, batched per partition of the series they concern. */
+  anomaly: { events: AnomalyEvent[] };
+  /** Forecasts for series watched by `predict` rules, batched per partition. */
+  prediction: { predictions: PredictionEvent[] };
+  /** One event raised by Vigil itself. */
+  'system.event': SystemEvent;
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -75,6 +138,9 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'escalation.step': ['notifier'],
   'ticket.check': ['notifier'],
   'report.daily': ['notifier'],
+  anomaly: ['alert-manager'],
+  prediction: ['alert-manager'],
+  'system.event': ['alert-manager'],
 };
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {
