@@ -7,7 +7,7 @@ import {
   evaluateThreshold,
   indexByMetric,
 } from '../../src/actors/alert-manager/rules/threshold.js';
-import { expandTemplate } from '../../src/actors/alert-manager/template.js';
+import { expandTemplate } from '../../src/template/template.js';
 import type { ThresholdRule } from '../../src/config/schema.js';
 import { makeSample } from '../../src/series/series.js';
 

@@ -1,7 +1,7 @@
 import type { ThresholdRule } from '../../../config/schema.js';
 import { parseDuration } from '../../../series/duration.js';
 import type { Sample } from '../../../series/series.js';
-import { expandTemplates } from '../template.js';
+import { expandTemplates } from '../../../template/template.js';
 
 const COMPARISONS: Record<ThresholdRule['op'], (value: number, threshold: number) => boolean> = {
   '>': (v, t) => v > t,

@@ -1,4 +1,4 @@
-/** What a template can refer to: `{{ $value }}` and `{{ $labels.name }}`. */
+/** Templates shared by alert annotations and runbook parameters. What a template can refer to: `{{ $value }}` and `{{ $labels.name }}`. */
 export interface TemplateData {
   value: number;
   labels: Record<string, string>;
