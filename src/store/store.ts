@@ -73,6 +73,18 @@ export interface RunbookExecutionRecord {
   [extra: string]: unknown;
 }
 
+/**
+ * The audit trail of automation: one record per state change, step (arguments, output, exit status,
+ * duration; secrets redacted) and kill-switch toggle. `executionId` is `-` for records about no run.
+ */
+export interface RunbookAuditRecord {
+  id: string;
+  executionId: string;
+  kind: 'transition' | 'step' | 'verify' | 'kill_switch';
+  at: number;
+  [extra: string]: unknown;
+}
+
 export interface SilenceMatcher {
   name: string;
   value: string;
@@ -163,6 +175,7 @@ export interface Store {
   readonly incidents: Collection<IncidentRecord>;
   readonly deliveries: Collection<DeliveryRecord>;
   readonly runbookExecutions: Collection<RunbookExecutionRecord>;
+  readonly runbookAudit: Collection<RunbookAuditRecord>;
   readonly silences: Collection<SilenceRecord>;
   readonly notifierState: Collection<NotifierStateRecord>;
   readonly processed: Collection<ProcessedRecord>;
@@ -179,6 +192,7 @@ export const INDEXES = {
   incidents: ['state', 'createdAt', 'updatedAt'],
   deliveries: ['status', 'receiver', 'channel', 'createdAt', 'nextAttemptAt'],
   runbookExecutions: ['runbook', 'state', 'createdAt'],
+  runbookAudit: ['executionId', 'kind', 'at'],
   silences: ['endsAt', 'startsAt'],
   notifierState: ['kind', 'updatedAt', 'dueAt'],
   processed: ['at'],

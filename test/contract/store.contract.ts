@@ -42,6 +42,7 @@ const makers: Record<RecordCollection, (i: number) => AnyRecord> = {
     nextAttemptAt: 4500 + i,
   }),
   runbookExecutions: (i) => ({ id: `run-${i}`, runbook: `restart-${i % 2}`, state: STATES[i % 2], snapshot: { value: 'running' }, createdAt: 5000 + i, updatedAt: 5000 + i }),
+  runbookAudit: (i) => ({ id: `audit-${i}`, executionId: `run-${i % 2}`, kind: i % 2 ? 'step' : 'transition', at: 9000 + i, output: 'ok', args: ['a; rm -rf /'] }),
   silences: (i) => ({
     id: `silence-${i}`,
     matchers: [{ name: 'alertname', value: 'Disk.*', isRegex: true, isEqual: true }],

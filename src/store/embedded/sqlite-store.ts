@@ -18,6 +18,7 @@ import {
   type ProcessedRecord,
   type Query,
   type RunbookExecutionRecord,
+  type RunbookAuditRecord,
   type SilenceRecord,
   type Store,
   type StoredModel,
@@ -210,6 +211,7 @@ export class SqliteStore implements Store {
   readonly incidents: Collection<IncidentRecord>;
   readonly deliveries: Collection<DeliveryRecord>;
   readonly runbookExecutions: Collection<RunbookExecutionRecord>;
+  readonly runbookAudit: Collection<RunbookAuditRecord>;
   readonly silences: Collection<SilenceRecord>;
   readonly notifierState: Collection<NotifierStateRecord>;
   readonly processed: Collection<ProcessedRecord>;
@@ -224,6 +226,7 @@ export class SqliteStore implements Store {
     this.incidents = new SqliteCollection(tables.incidents);
     this.deliveries = new SqliteCollection(tables.deliveries);
     this.runbookExecutions = new SqliteCollection(tables.runbookExecutions);
+    this.runbookAudit = new SqliteCollection(tables.runbookAudit);
     this.silences = new SqliteCollection(tables.silences);
     this.notifierState = new SqliteCollection(tables.notifierState);
     this.processed = new SqliteCollection(tables.processed);

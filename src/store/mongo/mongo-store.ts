@@ -17,6 +17,7 @@ import {
   type ProcessedRecord,
   type Query,
   type RunbookExecutionRecord,
+  type RunbookAuditRecord,
   type SilenceRecord,
   type Store,
   type StoredModel,
@@ -234,6 +235,7 @@ export class MongoStore implements Store {
   readonly incidents: Collection<IncidentRecord>;
   readonly deliveries: Collection<DeliveryRecord>;
   readonly runbookExecutions: Collection<RunbookExecutionRecord>;
+  readonly runbookAudit: Collection<RunbookAuditRecord>;
   readonly silences: Collection<SilenceRecord>;
   readonly notifierState: Collection<NotifierStateRecord>;
   readonly processed: Collection<ProcessedRecord>;
@@ -251,6 +253,7 @@ export class MongoStore implements Store {
     this.incidents = collection('incidents');
     this.deliveries = collection('deliveries');
     this.runbookExecutions = collection('runbookExecutions');
+    this.runbookAudit = collection('runbookAudit');
     this.silences = collection('silences');
     this.notifierState = collection('notifierState');
     this.processed = collection('processed');
