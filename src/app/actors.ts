@@ -1,5 +1,6 @@
 import type { ActorFactory } from '../actors/actor.js';
 import { createAlertManager } from '../actors/alert-manager/alert-manager.js';
+import { createAutomation } from '../actors/automation/automation.js';
 import { createCollector } from '../actors/collector/collector.js';
 import { createNotifier } from '../actors/notifier/notifier.js';
 import type { InboxName } from '../bus/messages.js';
@@ -9,6 +10,7 @@ export const ACTOR_FACTORIES: Partial<Record<InboxName, ActorFactory>> = {
   collector: createCollector,
   'alert-manager': createAlertManager,
   notifier: createNotifier,
+  automation: createAutomation,
 };
 
 export const AVAILABLE_ACTORS = Object.keys(ACTOR_FACTORIES) as InboxName[];

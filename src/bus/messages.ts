@@ -76,6 +76,11 @@ export interface SystemEvent {
   at: number;
 }
 
+/** A runbook execution's durable timer, or a runbook's next cron tick. */
+export type RunbookTimer =
+  | { timer: 'approval' | 'verify' | 'verify_check'; executionId: string; deadline: number }
+  | { timer: 'cron'; runbook: string; path: string; deadline: number };
+
 /**
  * Message payloads by type. Version 1 of the wire format: add new types or optional fields,
  * never change the meaning of an existing one.
@@ -109,6 +114,11 @@ export interface MessagePayloads {
   prediction: { predictions: PredictionEvent[] };
   /** One event raised by Vigil itself. */
   'system.event': SystemEvent;
+  /** A runbook timer is due (approval or verification deadline, verification re-check, cron tick). */
+  'runbook.timer': RunbookTimer;
+  /** A person approved or denied a run waiting for approval (API or CLI). */
+  'runbook.approve': { executionId: string; by: string; comment?: string };
+  'runbook.deny': { executionId: string; by: string; comment?: string };
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -128,9 +138,9 @@ export interface Envelope<T extends MessageType = MessageType> {
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'samples.push': ['collector'],
   // The detector and analyzer inboxes join when those actors ship: an inbox nobody consumes only grows.
-  samples: ['alert-manager'],
+  samples: ['alert-manager', 'automation'],
   'alert.timer': ['alert-manager'],
-  'alert.notify': ['notifier'],
+  'alert.notify': ['notifier', 'automation'],
   'delivery.retry': ['notifier'],
   'alert.ack': ['alert-manager'],
   'alert.acknowledged': ['notifier'],
@@ -141,6 +151,9 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   anomaly: ['alert-manager'],
   prediction: ['alert-manager'],
   'system.event': ['alert-manager'],
+  'runbook.timer': ['automation'],
+  'runbook.approve': ['automation'],
+  'runbook.deny': ['automation'],
 };
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {

@@ -3,9 +3,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
+import { ConfigSchema, type RawConfig, type RunbookConfig, type SecretValue } from './schema.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
+import { automationProblems } from '../automation/check.js';
 
 /** A configuration error: names the file, the path inside it and what is wrong. */
 export class ConfigError extends Error {
@@ -32,9 +33,11 @@ export interface VigilConfig {
   collector: Section<'collector'>;
   rules: Section<'rules'>;
   notifier: Section<'notifier'>;
+  automation: Section<'automation'>;
+  runbooks: RunbookConfig[];
 }
 
-const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier'] as const;
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
@@ -153,6 +156,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   });
   problems.push(...routingProblems(config.notifier));
   problems.push(...checkOncall(config));
+  problems.push(...automationProblems(config, checkSecret));
   return problems;
 }
 
@@ -173,6 +177,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   for (const s of SECTIONS) if (data[s] === undefined) data[s] = {};
   if (data.rules === undefined) data.rules = [];
+  if (data.runbooks === undefined) data.runbooks = [];
   if (!validate(data)) {
     const pathOf = (e: ErrorObject) => [...jsonPointerToPath(e.instancePath), ...(e.keyword === 'discriminator' ? [(e.params as { tag: string }).tag] : [])];
     throw new ConfigError(file, relevantErrors(validate.errors ?? []).map((e) => toProblem({ path: pathOf(e), message: ajvMessage(e) })));

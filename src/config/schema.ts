@@ -404,6 +404,222 @@ export const NotifierSchema = Strict(
   'Where notifications go: receivers, routing, on-call, escalation.',
 );
 
+// ---- Automation: runbooks and their safety limits -------------------------------------------------
+
+const AlertTrigger = Strict(
+  {
+    kind: Type.Literal('alert'),
+    matchers: Type.Array(Type.String(), { default: [], description: 'The alert must match all of these.' }),
+    severities: Type.Optional(Type.Array(OneOf(['info', 'warning', 'critical']), { description: 'Only alerts of these severities (the severity label).' })),
+    count: Type.Integer({ minimum: 1, default: 1, description: 'Fire when this many matching alerts fired within `window`.' }),
+    window: Duration('Window for `count`', '5m'),
+  },
+  'Fires on firing alerts.',
+);
+
+const MetricTrigger = Strict(
+  {
+    kind: Type.Literal('metric'),
+    metric: Type.String({ minLength: 1 }),
+    match: Type.Optional(Labels),
+    op: Comparison,
+    value: Type.Number(),
+    for: Duration('The condition must hold this long', '0s'),
+  },
+  'Fires when a series compares true against a value for a duration (checked on collected samples).',
+);
+
+const CronTrigger = Strict(
+  {
+    kind: Type.Literal('cron'),
+    schedule: Type.String({ minLength: 1, description: 'Cron expression (5 or 6 fields), e.g. "0 3 * * *".' }),
+    time_zone: Type.String({ default: 'UTC', description: 'IANA time zone the schedule is read in.' }),
+  },
+  'Fires on a schedule.',
+);
+
+export interface CompositeTriggerConfig {
+  kind: 'all' | 'any';
+  within: string;
+  triggers: RunbookTriggerConfig[];
+}
+export type RunbookTriggerConfig = Static<typeof AlertTrigger> | Static<typeof MetricTrigger> | Static<typeof CronTrigger> | CompositeTriggerConfig;
+
+const Composite = (kind: 'all' | 'any', self: TSchema, description: string) =>
+  Strict({ kind: Type.Literal(kind), within: Duration('all: how recently each child must have fired', '5m'), triggers: Type.Array(self, { minItems: 1 }) }, description);
+
+const TriggerSchema = Type.Recursive(
+  (Self) =>
+    KindUnion(
+      [AlertTrigger, MetricTrigger, CronTrigger, Composite('all', Self, 'AND: fires when every child fired within `within`.'), Composite('any', Self, 'OR: fires when any child fires.')],
+      'A trigger: kind alert, metric, cron, all or any.',
+    ),
+  { $id: 'RunbookTrigger' },
+);
+
+const Env = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Secret, { description: 'Environment variables; values may be templated or secrets.' });
+
+const Verify = Strict(
+  {
+    kind: OneOf(['prometheus', 'http']),
+    url: Type.Optional(Type.String({ description: 'prometheus: base URL (default automation.prometheus_url); http: the URL to check. Templated.' })),
+    query: Type.Optional(Type.String({ description: 'prometheus: instant query; every result must satisfy op/value. Templated.' })),
+    op: OneOf(['>', '>=', '<', '<=', '==', '!='], { default: '>', description: 'prometheus: each result must compare true against value (default > 0).' }),
+    value: Type.Number({ default: 0 }),
+    expect_status: Type.Integer({ default: 200, description: 'http: the status that means healthy.' }),
+    interval: Duration('Check this often', '5s'),
+    timeout: Duration('Give up (and roll back) when not healthy within this time', '2m'),
+  },
+  'Verification after acting: must pass within its timeout, else rollback steps run.',
+);
+
+const stepFields = {
+  name: Type.String({ minLength: 1 }),
+  when: Type.Optional(Type.String({ description: 'Condition: "previous.ok", "previous.failed", "always", or `{{ $value }} > 80` style comparison of templated numbers.' })),
+  continue_on_error: Type.Boolean({ default: false }),
+};
+
+const CommandAction = {
+  kind: Type.Literal('command'),
+  argv: Type.Array(Type.String(), { minItems: 1, description: 'Program and arguments; never run through a shell. argv[0] must be in automation.command_allowlist.' }),
+  env: Type.Optional(Env),
+  cwd: Type.Optional(Type.String()),
+  timeout: Duration('Kill the process after this long', '30s'),
+};
+const HttpAction = {
+  kind: Type.Literal('http'),
+  method: OneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], { default: 'POST' }),
+  url: Type.String({ minLength: 1 }),
+  headers: Type.Optional(Type.Record(Type.String(), Secret)),
+  body: Type.Optional(Type.String()),
+  expect_status: Type.Optional(Type.Array(Type.Integer(), { description: 'Statuses that count as success (default any 2xx).' })),
+  timeout: Duration('HTTP timeout', '10s'),
+};
+/** The actions a scale decision can take: only a command or an HTTP request. */
+const ScaleTarget = KindUnion([Strict({ ...CommandAction }, 'Run a command.'), Strict({ ...HttpAction }, 'Send an HTTP request.')], 'A command or http action.');
+
+const StepSchema = KindUnion(
+  [
+    Strict({ ...stepFields, ...CommandAction }, 'Run a program (argv, no shell), capture its output.'),
+    Strict({ ...stepFields, ...HttpAction }, 'Send an HTTP request.'),
+    Strict(
+      { ...stepFields, kind: Type.Literal('systemd'), unit: Type.String({ minLength: 1 }), operation: OneOf(['restart', 'start', 'stop', 'reload'], { default: 'restart' }), timeout: Duration('systemctl timeout', '60s') },
+      'systemctl OPERATION UNIT (systemctl must be in the allowlist).',
+    ),
+    Strict(
+      {
+        ...stepFields,
+        kind: Type.Literal('kubernetes'),
+        operation: OneOf(['restart', 'scale']),
+        namespace: Type.String({ default: 'default' }),
+        deployment: Type.String({ minLength: 1 }),
+        replicas: Type.Optional(Type.String({ description: 'scale: the replica count, templated (e.g. "{{ $labels.replicas }}" or "3").' })),
+        kubeconfig: Type.Optional(Type.String({ description: 'Kubeconfig file; default: in-cluster, else ~/.kube/config.' })),
+      },
+      'Restart (rollout) or scale a Deployment through the Kubernetes API.',
+    ),
+    Strict(
+      {
+        ...stepFields,
+        kind: Type.Literal('scale'),
+        value: Type.String({ default: '{{ $value }}', description: 'The utilisation (percent) the decision looks at; templated.' }),
+        up_above: Type.Number({ default: 80 }),
+        down_below: Type.Number({ default: 30 }),
+        up: ScaleTarget,
+        down: ScaleTarget,
+      },
+      'Scale up above `up_above`, down below `down_below`, nothing in between.',
+    ),
+    Strict(
+      { ...stepFields, kind: Type.Literal('notify'), receiver: Type.Optional(Type.String()), summary: Type.String({ minLength: 1 }), severity: OneOf(['info', 'warning', 'critical'], { default: 'info' }) },
+      'Send a notification through the notifier.',
+    ),
+    Strict(
+      { ...stepFields, kind: Type.Literal('ticket'), receiver: Type.String({ minLength: 1, description: 'A jira receiver.' }), summary: Type.String({ minLength: 1 }) },
+      'Create a ticket through a jira receiver.',
+    ),
+  ],
+  'A step: kind command, http, systemd, kubernetes, scale, notify or ticket.',
+);
+
+const RateLimit = Strict({ max: Type.Integer({ minimum: 1 }), per: Duration('Window') }, 'At most `max` runs per window.');
+
+export const RunbookSchema = Strict(
+  {
+    name: Type.String({ pattern: '^[a-zA-Z0-9_.-]+$' }),
+    description: Type.Optional(Type.String()),
+    trigger: TriggerSchema,
+    target: Type.String({ default: '{{ $labels.instance }}', description: 'What the run acts on (templated): rate and concurrency limits are per target.' }),
+    steps: Type.Array(StepSchema, { minItems: 1 }),
+    verify: Type.Optional(Verify),
+    rollback: Type.Array(StepSchema, { default: [], description: 'Run when the steps or the verification fail.' }),
+    dry_run: Type.Boolean({ default: false, description: 'Record what would run; run nothing.' }),
+    approval: Strict(
+      {
+        required: Type.Boolean({ default: false }),
+        severities: Type.Array(OneOf(['info', 'warning', 'critical']), { default: [], description: 'Require approval for alerts of these severities.' }),
+        timeout: Duration('The run expires when nobody approves within this time', '15m'),
+      },
+      'Human approval before acting.',
+      { default: {} },
+    ),
+    rate_limit: Type.Optional(RateLimit),
+    target_rate_limit: Type.Optional(RateLimit),
+    max_concurrent_per_target: Type.Integer({ minimum: 1, default: 1 }),
+    blast_radius: Type.Optional(
+      Strict(
+        {
+          group: Type.String({ description: 'The group the target belongs to (templated), e.g. "{{ $labels.job }}".' }),
+          size: Type.Integer({ minimum: 1, description: 'How many targets the group has.' }),
+          max: Type.Optional(Type.Integer({ minimum: 1 })),
+          max_percent: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+        },
+        'At most `max` (or `max_percent` of `size`) targets of one group in flight at once.',
+      ),
+    ),
+    circuit_breaker: Strict(
+      { failures: Type.Integer({ minimum: 1, default: 3 }), window: Duration('Failures counted over', '1h'), cool_down: Duration('Stays open this long after the last failure', '30m') },
+      'Stops the runbook after repeated failures.',
+      { default: {} },
+    ),
+  },
+  'A runbook: when to act, what to do, how to check it worked, how to undo it.',
+);
+
+export const AutomationSchema = Strict(
+  {
+    dry_run: Type.Boolean({ default: false, description: 'Every runbook records what it would run and runs nothing.' }),
+    kill_switch: Type.Boolean({ default: false, description: 'No runbook starts (also switchable through the API by an admin).' }),
+    command_allowlist: Type.Array(Type.String(), { default: [], description: 'Programs (argv[0], as written) command steps may run; empty: none.' }),
+    systemctl: Type.String({ default: 'systemctl', description: 'The systemctl program systemd steps run (must be in the allowlist).' }),
+    prometheus_url: Type.Optional(Type.String({ description: 'Prometheus HTTP API for verification and recommendations.' })),
+    limits: Strict(
+      {
+        max_concurrent: Type.Integer({ minimum: 1, default: 10, description: 'Runs in flight at once, all runbooks together.' }),
+        max_output_bytes: Type.Integer({ minimum: 256, default: 65536, description: 'Output kept per step (stdout and stderr each).' }),
+      },
+      'Global limits.',
+      { default: {} },
+    ),
+    recommendations: Strict(
+      {
+        cpu_query: Type.String({ default: '100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])))', description: 'CPU percent per resource.' }),
+        memory_query: Type.String({ default: '100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)', description: 'Memory percent per resource.' }),
+        by: Type.String({ default: 'instance', description: 'The label naming the resource.' }),
+        window: Duration('Look back this far', '7d'),
+        step: Duration('Subquery resolution', '5m'),
+        cpu_below: Type.Number({ default: 20 }),
+        memory_below: Type.Number({ default: 30 }),
+      },
+      'Downsizing candidates: resources that stayed under both thresholds over the window.',
+      { default: {} },
+    ),
+  },
+  'Global automation switches and limits.',
+);
+
+export const RunbooksSchema = Type.Array(RunbookSchema, { default: [] });
+
 export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -415,6 +631,8 @@ export const ConfigSchema = Type.Object(
     collector: Type.Optional(CollectorSchema),
     rules: Type.Optional(RulesSchema),
     notifier: Type.Optional(NotifierSchema),
+    automation: Type.Optional(AutomationSchema),
+    runbooks: Type.Optional(RunbooksSchema),
   },
   { additionalProperties: false, title: 'Vigil configuration', description: 'Vigil daemon configuration (YAML).' },
 );
@@ -432,3 +650,8 @@ export type NotifierConfig = Static<typeof NotifierSchema>;
 export type TimeIntervalConfig = Static<typeof TimeIntervalSchema>;
 export type ReceiverConfig = NotifierConfig['receivers'][number];
 export type SecretValue = Static<typeof Secret>;
+
+export type AutomationConfig = Static<typeof AutomationSchema>;
+export type RunbookConfig = Omit<Static<typeof RunbookSchema>, 'trigger'> & { trigger: RunbookTriggerConfig };
+export type RunbookStep = RunbookConfig['steps'][number];
+export type VerifyConfig = NonNullable<RunbookConfig['verify']>;

@@ -26,6 +26,8 @@ export function createMetrics() {
     notificationsDeferred: new Counter({ name: 'vigil_notifier_deferred_total', help: 'Sends put off without spending an attempt, by receiver and reason (circuit_open, rate_limited).', labelNames: ['receiver', 'reason'], registers: [registry] }),
     configReloadSuccess: new Gauge({ name: 'vigil_config_last_reload_successful', help: '1 if the last config reload succeeded.', registers: [registry] }),
     configReloadTime: new Gauge({ name: 'vigil_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config reload.', registers: [registry] }),
+    runbookRuns: new Counter({ name: 'vigil_runbook_runs_total', help: 'Runbook executions by final state (succeeded, blocked, rolled_back, ...).', labelNames: ['runbook', 'state'], registers: [registry] }),
+    runbookSteps: new Counter({ name: 'vigil_runbook_steps_total', help: 'Runbook steps by action kind and outcome (ok, failed, dry_run, skipped).', labelNames: ['kind', 'outcome'], registers: [registry] }),
   };
 }
 
