@@ -75,6 +75,8 @@ export function automationHarness(yaml: (dir: string) => string, now = T0): Auto
       return actor;
     },
     async send(type, payload, id = `m${++seq}`) {
+      // Each message a millisecond after the one before, so runs keep their order by createdAt.
+      t += 1;
       await actor.handle(envelope(type, id, payload, undefined, t));
     },
     async firing(labels, options = {}) {
