@@ -1,6 +1,7 @@
 import { parseMatchers, MatcherError } from '../actors/notifier/routing/matchers.js';
 import type { VigilConfig } from '../config/load.js';
 import type { RunbookStep, RunbookTriggerConfig, SecretValue } from '../config/schema.js';
+import { isTimeZone } from '../oncall/zoned-time.js';
 import { whenProblem } from './params.js';
 import { cronOf } from './triggers.js';
 
@@ -15,10 +16,14 @@ function triggerProblems(trigger: RunbookTriggerConfig, path: Path, problems: Pr
       problems.push({ path: [...path, 'matchers', (err as MatcherError).index ?? 0], message: (err as Error).message });
     }
   } else if (trigger.kind === 'cron') {
+    if (!isTimeZone(trigger.time_zone)) {
+      problems.push({ path: [...path, 'time_zone'], message: `unknown time zone "${trigger.time_zone}" (expected an IANA name such as Europe/Berlin)` });
+      return;
+    }
     try {
       cronOf(trigger.schedule, trigger.time_zone);
     } catch (err) {
-      problems.push({ path: [...path, 'schedule'], message: `invalid cron schedule or time zone: ${(err as Error).message}` });
+      problems.push({ path: [...path, 'schedule'], message: `invalid cron schedule: ${(err as Error).message}` });
     }
   } else if (trigger.kind === 'all' || trigger.kind === 'any') {
     trigger.triggers.forEach((t, i) => triggerProblems(t, [...path, 'triggers', i], problems));
