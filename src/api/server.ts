@@ -6,9 +6,11 @@ import type { Transport } from '../bus/transport.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
+import type { VigilConfig } from '../config/load.js';
 import { createAuthenticator, requireRole, type TokenEntry } from './auth.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerRunRoutes } from './routes/runs.js';
 import { registerSampleRoutes } from './routes/samples.js';
 
 export interface ApiDeps {
@@ -21,6 +23,8 @@ export interface ApiDeps {
   tokens(): readonly TokenEntry[];
   /** Reloads the config file; resolves with the error text when the new config was rejected. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** The running configuration (automation's kill switch and recommendations read it). */
+  config?(): VigilConfig;
 }
 
 /** Probes and scrapes arrive every few seconds; logging them would drown the requests people make. */
@@ -86,6 +90,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     api.addHook('onRequest', requireRole(currentAuth, rejected));
     registerAlertRoutes(api, deps);
     registerDeliveryRoutes(api, deps);
+    registerRunRoutes(api, deps);
     registerSampleRoutes(api, {
       publish: async (source, samples) => {
         await deps.bus.publish([envelope('samples.push', `push-${randomUUID()}`, { source, samples }, source)]);
