@@ -88,6 +88,8 @@ export function automationProblems(config: VigilConfig, checkSecret: (value: Sec
       if (!verify.url && !config.automation.prometheus_url) problems.push({ path: [...at, 'verify', 'url'], message: 'required when automation.prometheus_url is not set' });
     }
     if (verify?.kind === 'http' && !verify.url) problems.push({ path: [...at, 'verify', 'url'], message: 'required for kind http' });
+    const approver = runbook.approval.receiver;
+    if (approver !== undefined && !config.notifier.receivers.some((r) => r.name === approver)) problems.push({ path: [...at, 'approval', 'receiver'], message: `no receiver named "${approver}"` });
     const blast = runbook.blast_radius;
     if (blast && blast.max === undefined && blast.max_percent === undefined) problems.push({ path: [...at, 'blast_radius'], message: 'needs max, max_percent or both' });
   });

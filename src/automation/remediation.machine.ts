@@ -62,7 +62,8 @@ export type RemediationEvent =
   | { type: 'deny'; at: number; by: string; comment?: string }
   | { type: 'timer'; timer: RemediationTimer; deadline: number }
   | { type: 'steps.done'; at: number }
-  | { type: 'steps.failed'; at: number; error: string }
+  /** `nothingChanged`: no step ran (e.g. the kill switch stopped the run first), so there is nothing to roll back. */
+  | { type: 'steps.failed'; at: number; error: string; nothingChanged?: boolean }
   | { type: 'verify.passed'; at: number; detail: string }
   | { type: 'verify.failed'; at: number; error: string }
   | { type: 'rollback.done'; at: number }
@@ -138,6 +139,7 @@ export const remediationMachine = setup({
     scheduleApproval: emit(({ context }) => ({ type: 'schedule' as const, timer: 'approval' as const, deadline: context.approvalDeadline as number })),
     noteApprover: assign({ approvedBy: ({ event }) => (event.type === 'approve' ? event.by : 'system') }),
     noteReason: assign({ reason: ({ event }) => eventReason(event, '') }),
+    noteNothingChanged: assign({ hasRollback: ({ context, event }) => context.hasRollback && !(event.type === 'steps.failed' && event.nothingChanged) }),
     execute: emit({ type: 'execute' }),
     startVerify: assign(({ context, event }) => ({ verifyDeadline: eventTime(event) + context.verifyTimeoutMs })),
     scheduleVerify: emit(({ context }) => ({ type: 'schedule' as const, timer: 'verify' as const, deadline: context.verifyDeadline as number })),
@@ -188,7 +190,7 @@ export const remediationMachine = setup({
           },
           { target: 'succeeded', actions: { type: 'record', params: { from: 'executing', to: 'succeeded', reason: 'steps done' } } },
         ],
-        'steps.failed': { target: 'failed', actions: ['noteReason', { type: 'record', params: { from: 'executing', to: 'failed', reason: 'a step failed' } }] },
+        'steps.failed': { target: 'failed', actions: ['noteReason', 'noteNothingChanged', { type: 'record', params: { from: 'executing', to: 'failed', reason: 'a step failed' } }] },
         abort: { target: 'failed', actions: ['noteReason', { type: 'record', params: { from: 'executing', to: 'failed', reason: 'interrupted' } }] },
       },
     },

@@ -559,6 +559,7 @@ export const RunbookSchema = Strict(
         required: Type.Boolean({ default: false }),
         severities: Type.Array(OneOf(['info', 'warning', 'critical']), { default: [], description: 'Require approval for alerts of these severities.' }),
         timeout: Duration('The run expires when nobody approves within this time', '15m'),
+        receiver: Type.Optional(Type.String({ description: 'Tell this receiver that a run awaits approval.' })),
       },
       'Human approval before acting.',
       { default: {} },

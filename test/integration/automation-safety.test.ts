@@ -127,6 +127,26 @@ describe('approval', () => {
     expect(h.systemEvents().map((e) => e.kind)).toEqual(['runbook.expired']);
   });
 
+  it('tells the approval receiver how to approve or deny', async () => {
+    h = automationHarness((dir) => `${runbook('    approval: { required: true, receiver: ops }')(dir)}\nnotifier: { receivers: [{ name: ops, kind: log }], default_receiver: ops }\n`);
+    await broken('web-1');
+    const run = await h.run();
+    const asks = h.published.filter((p) => p.message.type === 'alert.notify').map((p) => p.message.payload as { receiver: string; alert: { annotations: Record<string, string> } });
+    expect(asks).toHaveLength(1);
+    expect(asks[0]?.receiver).toBe('ops');
+    expect(asks[0]?.alert.annotations.summary).toContain(`vigil runs approve ${run.id} before 2026-11-23T10:15:00`);
+  });
+
+  it('a kill switch engaged while a run waits stops it before any step, with nothing to roll back', async () => {
+    h = automationHarness(runbook(`    approval: { required: true }\n    rollback: [{ name: undo, kind: command, argv: [${NODE}, ${WRITE_ARGV}, '{{ $labels.dir }}/undone'] }]`));
+    await h.firing({ alertname: 'Broken', instance: 'web-1', id: 'web-1', dir: h.dir });
+    await h.store.runbookAudit.put(killSwitchRecord(true, 'ops', h.clock.now()));
+    await h.send('runbook.approve', { executionId: (await h.run()).id, by: 'ann' });
+    expect(await h.run()).toMatchObject({ state: 'failed', reason: 'the kill switch was engaged' });
+    expect(ran('web-1')).toBe(false);
+    expect(existsSync(join(h.dir, 'undone'))).toBe(false);
+  });
+
   it('is not asked for severities that do not need it', async () => {
     h = automationHarness(withApproval);
     await broken('web-1', { severity: 'warning' });

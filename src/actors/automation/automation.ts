@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createActor, type Snapshot } from 'xstate';
-import { RUNBOOK_RULE_PREFIX, redactor, runStep, type ActionResult } from '../../automation/actions/index.js';
+import { notificationMessage, RUNBOOK_RULE_PREFIX, redactor, runStep, type ActionResult } from '../../automation/actions/index.js';
 import type { RunData } from '../../automation/params.js';
 import { render, shouldRun } from '../../automation/params.js';
 import {
@@ -196,6 +196,7 @@ export function createAutomation(ctx: ActorContext): Actor {
     }
     await store.runbookExecutions.put(record);
     if (final) await finished(record);
+    if (state === 'awaiting_approval') await askForApproval(record);
 
     const next: RemediationEvent[] = [];
     for (const e of emitted) {
@@ -207,6 +208,14 @@ export function createAutomation(ctx: ActorContext): Actor {
       }
     }
     return next;
+  }
+
+  async function askForApproval(record: ExecutionRecord): Promise<void> {
+    const receiver = runbookOf(record.runbook)?.approval.receiver;
+    if (!receiver) return;
+    const until = record.approvalDeadline === undefined ? '' : ` before ${new Date(record.approvalDeadline).toISOString()}`;
+    const summary = `runbook ${record.runbook} wants to act on ${record.target} (${record.trigger.reason}): vigil runs approve ${record.id}${until}, or vigil runs deny ${record.id}`;
+    await bus.publish([notificationMessage({ id: `${record.id}-approval`, runbook: record.runbook, receiver, summary, severity: 'warning', instance: record.target, now: clock.now() })]);
   }
 
   async function finished(record: ExecutionRecord): Promise<void> {
@@ -234,12 +243,13 @@ export function createAutomation(ctx: ActorContext): Actor {
     const config = ctx.config();
     const steps = phase === 'steps' ? runbook.steps : runbook.rollback;
     let previous: boolean | undefined;
+    let ran = false;
     for (const [i, step] of steps.entries()) {
       const at = clock.now();
       const stepId = `${record.id}-${phase}-${i}`;
       // The kill switch stops a run between steps; a rollback still restores what was changed.
       if (phase === 'steps' && !record.dryRun && (await killSwitch(config, store)).engaged) {
-        return { type: failedType, at, error: 'the kill switch was engaged' };
+        return { type: 'steps.failed', at, error: 'the kill switch was engaged', nothingChanged: !ran };
       }
       if (!shouldRun(step.when, previous, record.data)) {
         await audit(record, { kind: 'step', at, phase, index: i, name: step.name, skipped: true, when: step.when });
@@ -269,6 +279,7 @@ export function createAutomation(ctx: ActorContext): Actor {
       metrics.runbookSteps.inc({ kind: step.kind, outcome: result.dryRun ? 'dry_run' : result.ok ? 'ok' : 'failed' });
       log.info({ executionId: record.id, step: step.name, phase, ok: result.ok, status: result.status, durationMs: result.durationMs, dryRun: result.dryRun }, 'runbook step done');
       previous = result.ok;
+      ran = true;
       if (!result.ok && !step.continue_on_error) return { type: failedType, at: clock.now(), error: `step ${step.name}: ${result.error ?? 'failed'}` };
     }
     return phase === 'steps' ? { type: 'steps.done', at: clock.now() } : { type: 'rollback.done', at: clock.now() };

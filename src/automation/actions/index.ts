@@ -1,4 +1,4 @@
-import { envelope, type AlertPayload, type Envelope } from '../../bus/messages.js';
+import type { Envelope } from '../../bus/messages.js';
 import { readSecret } from '../../config/load.js';
 import type { AutomationConfig, RunbookStep, SecretValue } from '../../config/schema.js';
 import { parseDuration } from '../../series/duration.js';
@@ -6,10 +6,12 @@ import { render, renderAll, type RunData } from '../params.js';
 import { describeCommand, runCommand, type CommandSpec } from './command.js';
 import { describeHttp, runHttp, type HttpSpec } from './http.js';
 import { describeKubernetes, runKubernetes } from './kubernetes.js';
+import { notificationMessage } from './notify.js';
 import { scaleDecision } from './scale.js';
 import { SECRET_NAME, type ActionResult, type Redact } from './types.js';
 
 export { redactor, type ActionResult } from './types.js';
+export { notificationMessage, RUNBOOK_RULE_PREFIX } from './notify.js';
 
 /** Everything a step needs besides its own config. */
 export interface StepContext {
@@ -86,26 +88,12 @@ async function http(spec: HttpSpec, ctx: StepContext): Promise<ActionResult> {
   return ctx.dryRun ? dry(describeHttp(spec, ctx.redact)) : runHttp(spec, ctx.redact);
 }
 
-const NO_END = '0001-01-01T00:00:00Z';
-
 async function notify(kind: 'notify' | 'ticket', receiver: string | undefined, summary: string, severity: string, data: RunData, ctx: StepContext): Promise<ActionResult> {
   const action = { kind, ...(receiver ? { receiver } : {}), summary };
   if (ctx.dryRun) return dry(action);
-  const alert: AlertPayload = {
-    fingerprint: ctx.stepId,
-    status: 'firing',
-    labels: { alertname: 'VigilRunbook', runbook: ctx.runbook, severity, ...(data.labels.instance ? { instance: data.labels.instance } : {}) },
-    annotations: { summary },
-    startsAt: new Date(ctx.now).toISOString(),
-    endsAt: NO_END,
-    generatorURL: '',
-  };
-  await ctx.publish(envelope('alert.notify', ctx.stepId, { alert, rule: `${RUNBOOK_RULE_PREFIX}${ctx.runbook}`, ...(receiver ? { receiver } : {}) }, ctx.stepId, ctx.now));
+  await ctx.publish(notificationMessage({ id: ctx.stepId, runbook: ctx.runbook, ...(receiver ? { receiver } : {}), summary, severity, ...(data.labels.instance ? { instance: data.labels.instance } : {}), now: ctx.now }));
   return { ok: true, action, durationMs: 0, dryRun: false };
 }
-
-/** Notifications sent by runbooks carry this rule prefix, so the automation actor never triggers on its own messages. */
-export const RUNBOOK_RULE_PREFIX = 'runbook/';
 
 /** Runs one step with its parameters templated from the run's data (or, in dry-run, describes it). */
 export async function runStep(step: RunbookStep, data: RunData, ctx: StepContext): Promise<ActionResult> {
