@@ -101,6 +101,29 @@ describe('metric triggers', () => {
   });
 });
 
+describe('metric trigger through the actor', () => {
+  let h: AutomationHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('a series held above the value for the duration starts one run with its labels and value', async () => {
+    h = automationHarness(() => `
+runbooks:
+  - name: hot
+    trigger: { kind: metric, metric: cpu_percent, op: '>', value: 80, for: 2m }
+    target: '{{ $labels.host }}'
+    steps: [{ name: tell, kind: notify, summary: '{{ $labels.host }} at {{ $value }}%' }]
+`);
+    const batch = (minute: number, v: number) => h!.send('samples', { source: 'host', samples: [makeSample('cpu_percent', { host: 'a' }, minute * MINUTE, v), makeSample('mem', { host: 'a' }, minute * MINUTE, 99)] });
+    for (const [m, v] of [[0, 90], [1, 95], [2, 97], [3, 99]] as const) await batch(m, v);
+    const run = await h.run();
+    expect(run).toMatchObject({ state: 'succeeded', target: 'a', data: { value: 97 } });
+    expect(run.trigger.reason).toBe('cpu_percent > 80 for 2m (97)');
+  });
+});
+
 describe('composite triggers', () => {
   it('any: either child fires', () => {
     const t = triggersOf("{ kind: any, triggers: [{ kind: alert, matchers: ['alertname=\"A\"'] }, { kind: metric, metric: m, op: '>', value: 1 }] }");
