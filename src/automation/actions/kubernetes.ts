@@ -1,4 +1,4 @@
-import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { AppsV1Api } from '@kubernetes/client-node';
 import type { ActionResult, Redact } from './types.js';
 
 export interface KubernetesSpec {
@@ -14,7 +14,9 @@ export function describeKubernetes(spec: KubernetesSpec): Record<string, unknown
   return { kind: 'kubernetes', ...spec };
 }
 
-function appsApi(kubeconfig: string | undefined): AppsV1Api {
+/** The client is loaded on first use: it is large, and most daemons never touch Kubernetes. */
+async function appsApi(kubeconfig: string | undefined): Promise<AppsV1Api> {
+  const { AppsV1Api, KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
   else kc.loadFromDefault();
@@ -30,7 +32,8 @@ export async function runKubernetes(spec: KubernetesSpec, now: number, redact: R
   const started = Date.now();
   const action = describeKubernetes(spec);
   try {
-    const api = appsApi(spec.kubeconfig);
+    const api = await appsApi(spec.kubeconfig);
+    const { PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
     const { deployment: name, namespace } = spec;
     if (spec.operation === 'restart') {
       const body = { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date(now).toISOString() } } } } };
