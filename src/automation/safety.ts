@@ -43,11 +43,13 @@ async function startedSince(store: Store, runbook: string, from: number): Promis
 
 /**
  * Whether the circuit is open: `failures` failed runs within `window`, and the last one less than
- * `cool_down` ago. Derived from the stored runs, so every process and a restart agree.
+ * `cool_down` ago. Derived from the stored runs, so every process and a restart agree. After the
+ * cool-down the failures still in the window make it half-open: the next failure opens it again.
+ * `without` leaves one run out, to tell whether that run's failure is what opened the circuit.
  */
-export async function circuitOpen(runbook: RunbookConfig, store: Store, now: number): Promise<{ open: boolean; failures: number; until?: number }> {
+export async function circuitOpen(runbook: RunbookConfig, store: Store, now: number, without?: string): Promise<{ open: boolean; failures: number; until?: number }> {
   const { failures, window, cool_down } = runbook.circuit_breaker;
-  const runs = await startedSince(store, runbook.name, now - parseDuration(window));
+  const runs = (await startedSince(store, runbook.name, now - parseDuration(window))).filter((r) => r.id !== without);
   const failed = runs.filter((r) => FAILED_OUTCOMES.includes(r.state as RemediationState) && r.finishedAt !== undefined);
   if (failed.length < failures) return { open: false, failures: failed.length };
   const last = Math.max(...failed.map((r) => r.finishedAt as number));

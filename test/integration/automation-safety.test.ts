@@ -213,6 +213,11 @@ describe('limits', () => {
     await h.advanceTo(h.clock.now() + 11 * MINUTE);
     await broken('web-4');
     expect((await h.runs()).at(-1)?.state).toBe('succeeded');
+    // Half-open: the failures still in the window make the next failure open it again.
+    await broken('web-5', { exit: '3' });
+    await broken('web-6');
+    expect((await h.runs()).slice(-2).map((r) => r.state)).toEqual(['failed', 'blocked']);
+    expect(h.systemEvents().filter((e) => e.kind === 'runbook.circuit_open')).toHaveLength(2);
   });
 
   it('the kill switch blocks every run, from config or toggled at run time', async () => {

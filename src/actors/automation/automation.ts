@@ -227,9 +227,10 @@ export function createAutomation(ctx: ActorContext): Actor {
     }
     const runbook = runbookOf(record.runbook);
     if (!runbook || record.state === 'expired' || !['failed', 'rolled_back', 'rollback_failed'].includes(record.state)) return;
-    const breaker = await circuitOpen(runbook, store, clock.now());
-    // Raised by the failure that opens the circuit, exactly once per opening.
-    if (breaker.open && breaker.failures === runbook.circuit_breaker.failures) {
+    const now = clock.now();
+    const breaker = await circuitOpen(runbook, store, now);
+    // Raised by the failure that opens the circuit, once per opening.
+    if (breaker.open && !(await circuitOpen(runbook, store, now, record.id)).open) {
       await raise('runbook.circuit_open', 'critical', { runbook: runbook.name }, `runbook ${runbook.name}: circuit open after ${breaker.failures} failures within ${runbook.circuit_breaker.window}; closed again after ${runbook.circuit_breaker.cool_down}`, `sysevent-${record.id}-circuit-open`);
     }
   }
