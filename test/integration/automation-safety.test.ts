@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killSwitchRecord } from '../../src/automation/safety.js';
@@ -274,5 +275,25 @@ describe('restart', () => {
     expect((await h.store.runbookExecutions.get(waiting!.id))?.state).toBe('awaiting_approval');
     await h.send('runbook.approve', { executionId: waiting!.id, by: 'ann' });
     expect((await h.store.runbookExecutions.get(waiting!.id))?.state).toBe('succeeded');
+  });
+
+  it('checks a verifying run again after a restart, within its original deadline', async () => {
+    let healthy = false;
+    const server = createServer((_req, res) => void res.writeHead(healthy ? 200 : 503).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      h = automationHarness(runbook(`    verify: { kind: http, url: 'http://127.0.0.1:${port}/health', interval: 10s, timeout: 1m }`));
+      await broken('web-1');
+      const run = await h.run();
+      expect(run.state).toBe('verifying');
+      h.published.splice(0);
+      healthy = true;
+      await h.restart().start?.();
+      await h.advanceTo(h.clock.now());
+      expect((await h.run()).state).toBe('succeeded');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
