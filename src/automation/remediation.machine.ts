@@ -32,8 +32,12 @@ export const REMEDIATION_STATES = [
   'rollback_failed',
 ] as const;
 export type RemediationState = (typeof REMEDIATION_STATES)[number];
-/** States in which a run may still act, or is about to: they count against concurrency and blast radius. */
-export const IN_FLIGHT_STATES: readonly RemediationState[] = ['awaiting_approval', 'approved', 'executing', 'verifying', 'failed', 'rolling_back'];
+/**
+ * Stored states in which a run may still act, or is about to: they count against concurrency and blast
+ * radius. (`approved` and a `failed` that rolls back are passed through within one event, never stored;
+ * a stored `failed` is final.)
+ */
+export const IN_FLIGHT_STATES: readonly RemediationState[] = ['proposed', 'awaiting_approval', 'executing', 'verifying', 'rolling_back'];
 /** Outcomes that count as failures for the circuit breaker. */
 export const FAILED_OUTCOMES: readonly RemediationState[] = ['failed', 'rolled_back', 'rollback_failed'];
 

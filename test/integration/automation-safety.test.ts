@@ -175,7 +175,7 @@ describe('limits', () => {
     expect((await h.runs()).map((r) => r.state)).toEqual(['succeeded', 'blocked', 'succeeded']);
   });
 
-  it('concurrency per target: a second run waits out the first (here: the first awaits approval)', async () => {
+  it('concurrency per target: a second run waits out the first (here: the first awaits approval); a finished run no longer counts', async () => {
     h = automationHarness(runbook('    approval: { required: true }'));
     await broken('web-1', { n: '1' });
     await broken('web-1', { n: '2' });
@@ -183,6 +183,18 @@ describe('limits', () => {
       ['awaiting_approval', undefined],
       ['blocked', 'target_concurrency: 1 runs in flight on web-1 (max 1)'],
     ]);
+    await h.send('runbook.approve', { executionId: (await h.runs())[0]!.id, by: 'ann' });
+    await broken('web-1', { n: '3', exit: '2' });
+    await h.send('runbook.approve', { executionId: (await h.runs())[2]!.id, by: 'ann' });
+    expect((await h.runs())[2]?.state).toBe('failed');
+    await broken('web-1', { n: '4' });
+    expect((await h.runs()).at(-1)?.state).toBe('awaiting_approval');
+  });
+
+  it('concurrent triggers for one target: admission is serialized, so only one gets in', async () => {
+    h = automationHarness(runbook('    approval: { required: true }'));
+    await Promise.all([broken('web-1', { n: '1' }), broken('web-1', { n: '2' }), broken('web-1', { n: '3' })]);
+    expect((await h.runs()).map((r) => r.state).sort()).toEqual(['awaiting_approval', 'blocked', 'blocked']);
   });
 
   it('blast radius: at most 25% of a group of 8 at once', async () => {

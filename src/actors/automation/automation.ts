@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createActor, type Snapshot } from 'xstate';
 import { notificationMessage, RUNBOOK_RULE_PREFIX, redactor, runStep, type ActionResult } from '../../automation/actions/index.js';
-import type { RunData } from '../../automation/params.js';
-import { render, shouldRun } from '../../automation/params.js';
+import { render, shouldRun, type RunData } from '../../automation/params.js';
 import {
   remediationMachine,
   type RemediationEmitted,
