@@ -8,6 +8,19 @@ export const render = (text: string, data: RunData): string => expandTemplate(te
 
 export const renderAll = (values: readonly string[], data: RunData): string[] => values.map((v) => render(v, data));
 
+/**
+ * Fills a URL template. Values placed in the path or query are percent-encoded, so a label such as
+ * `a/../admin?x=1` stays one path segment; the scheme and host part is filled as written, since it
+ * usually is the target itself (`http://{{ $labels.instance }}/health`).
+ */
+export function renderUrl(template: string, data: RunData): string {
+  const scheme = template.indexOf('://');
+  const pathStart = scheme < 0 ? 0 : template.indexOf('/', scheme + 3);
+  if (pathStart < 0) return render(template, data);
+  const encoded: RunData = { value: data.value, labels: Object.fromEntries(Object.entries(data.labels).map(([k, v]) => [k, encodeURIComponent(v)])) };
+  return render(template.slice(0, pathStart), data) + render(template.slice(pathStart), encoded);
+}
+
 const COMPARISON = /^\s*(.+?)\s*(>=|<=|==|!=|>|<)\s*(.+?)\s*$/;
 
 type Op = '>' | '>=' | '<' | '<=' | '==' | '!=';

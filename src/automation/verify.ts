@@ -1,5 +1,5 @@
 import type { VerifyConfig } from '../config/schema.js';
-import { compare, render, type RunData } from './params.js';
+import { compare, render, renderUrl, type RunData } from './params.js';
 
 export interface VerifyOutcome {
   ok: boolean;
@@ -25,13 +25,13 @@ export async function promQuery(baseUrl: string, query: string, timeoutMs = CHEC
 export async function checkOnce(verify: VerifyConfig, data: RunData, prometheusUrl: string | undefined): Promise<VerifyOutcome> {
   try {
     if (verify.kind === 'http') {
-      const url = render(verify.url as string, data);
+      const url = renderUrl(verify.url as string, data);
       const res = await fetch(url, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
       await res.arrayBuffer();
       return { ok: res.status === verify.expect_status, detail: `GET ${url}: ${res.status}` };
     }
     const query = render(verify.query as string, data);
-    const results = await promQuery(render(verify.url ?? (prometheusUrl as string), data), query);
+    const results = await promQuery(renderUrl(verify.url ?? (prometheusUrl as string), data), query);
     if (results.length === 0) return { ok: false, detail: `${query}: no data` };
     const bad = results.filter((r) => !compare(r.value, verify.op, verify.value));
     return { ok: bad.length === 0, detail: `${query}: ${results.map((r) => r.value).join(', ')} (want ${verify.op} ${verify.value})` };

@@ -71,6 +71,10 @@ runbooks:
 
     await h.firing({ alertname: 'X', instance: 'bad' });
     expect((await h.runs()).at(-1)).toMatchObject({ state: 'failed', reason: 'step call: unexpected status 500' });
+
+    // A label value in the path stays one segment: it cannot climb the path or add a query.
+    await h.firing({ alertname: 'X', instance: '../admin?drop=1' });
+    expect(api.seen.at(-1)?.url).toBe('/restart/..%2Fadmin%3Fdrop%3D1');
   });
 });
 

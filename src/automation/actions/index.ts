@@ -2,7 +2,7 @@ import type { Envelope } from '../../bus/messages.js';
 import { readSecret } from '../../config/load.js';
 import type { AutomationConfig, RunbookStep, SecretValue } from '../../config/schema.js';
 import { parseDuration } from '../../series/duration.js';
-import { render, renderAll, type RunData } from '../params.js';
+import { render, renderAll, renderUrl, type RunData } from '../params.js';
 import { describeCommand, runCommand, type CommandSpec } from './command.js';
 import { describeHttp, runHttp, type HttpSpec } from './http.js';
 import { describeKubernetes, runKubernetes } from './kubernetes.js';
@@ -64,7 +64,7 @@ function httpSpec(step: Pick<HttpFields, 'method' | 'url' | 'headers' | 'body' |
   const headers = resolveValues(step.headers, data, ctx);
   return {
     method: step.method,
-    url: render(step.url, data),
+    url: renderUrl(step.url, data),
     headers: headers.values,
     secretHeaders: headers.secret,
     ...(step.body === undefined ? {} : { body: render(step.body, data) }),
