@@ -1,0 +1,69 @@
+import type { Matcher } from './ast.js';
+import { compareLabels, labelsKey, type Labels } from './labels.js';
+
+/** One stored sample; `stale` is Prometheus' staleness marker (a special NaN). Times in ms. */
+export interface Sample {
+  t: number;
+  v: number;
+  stale?: true;
+}
+
+export interface Series {
+  labels: Labels;
+  /** Ascending by time. */
+  samples: Sample[];
+}
+
+/** In-memory series storage: what promtool's test storage gives the engine. */
+export class SeriesStorage {
+  private readonly series = new Map<string, Series>();
+  private sorted: Series[] | undefined;
+
+  /** Appends a sample; a sample at or before the series' last timestamp replaces or is dropped like an out-of-order write. */
+  append(labels: Labels, sample: Sample): void {
+    const key = labelsKey(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, samples: [] };
+      this.series.set(key, s);
+      this.sorted = undefined;
+    }
+    const last = s.samples[s.samples.length - 1];
+    if (last && sample.t < last.t) return;
+    if (last && sample.t === last.t) {
+      s.samples[s.samples.length - 1] = sample;
+      return;
+    }
+    s.samples.push(sample);
+  }
+
+  /** Series whose labels satisfy every matcher, sorted by labels as Prometheus' storage returns them. */
+  select(matchers: readonly Matcher[]): Series[] {
+    this.sorted ??= [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+    return this.sorted.filter((s) => matchers.every((m) => matches(m, s.labels[m.name] ?? '')));
+  }
+}
+
+export function matches(m: Matcher, value: string): boolean {
+  switch (m.type) {
+    case '=': return value === m.value;
+    case '!=': return value !== m.value;
+    case '=~': return m.re!.test(value);
+    case '!~': return !m.re!.test(value);
+  }
+}
+
+/** Index of the last sample with time <= t, or -1. */
+export function lastIndexAtOrBefore(samples: readonly Sample[], t: number): number {
+  let lo = 0;
+  let hi = samples.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid]!.t <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
