@@ -291,7 +291,8 @@ export function callFunction(e: Call, t: number, ev: Evaluation): Value {
   if (!fn) throw new PromQLEvalError(`function "${e.func}" is not supported`);
   const args = e.args.map((a) => ev.eval(a, t));
   // Date functions without an argument apply to vector(time()).
-  const vectorArg = args.length === 0 ? [{ labels: {}, v: t / 1000 }] : ev.vector(args[0]!);
+  const vector = args.find((a) => a.type === 'vector');
+  const vectorArg = vector ? ev.vector(vector) : [{ labels: {}, v: t / 1000 }];
   return { type: 'vector', samples: fn(vectorArg, args, t) };
 }
 

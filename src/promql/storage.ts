@@ -17,6 +17,8 @@ export interface Series {
 /** In-memory series storage: what promtool's test storage gives the engine. */
 export class SeriesStorage {
   private readonly series = new Map<string, Series>();
+  /** Series by metric name, each list sorted by labels; rebuilt lazily after a new series arrives. */
+  private byName: Map<string, Series[]> | undefined;
   private sorted: Series[] | undefined;
 
   /** Appends a sample; a sample at or before the series' last timestamp replaces or is dropped like an out-of-order write. */
@@ -27,6 +29,7 @@ export class SeriesStorage {
       s = { labels, samples: [] };
       this.series.set(key, s);
       this.sorted = undefined;
+      this.byName = undefined;
     }
     const last = s.samples[s.samples.length - 1];
     if (last && sample.t < last.t) return;
@@ -40,7 +43,18 @@ export class SeriesStorage {
   /** Series whose labels satisfy every matcher, sorted by labels as Prometheus' storage returns them. */
   select(matchers: readonly Matcher[]): Series[] {
     this.sorted ??= [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
-    return this.sorted.filter((s) => matchers.every((m) => matches(m, s.labels[m.name] ?? '')));
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const s of this.sorted) {
+        const name = s.labels.__name__ ?? '';
+        const list = this.byName.get(name);
+        if (list) list.push(s);
+        else this.byName.set(name, [s]);
+      }
+    }
+    const byName = matchers.find((m) => m.name === '__name__' && m.type === '=');
+    const candidates = byName ? (this.byName.get(byName.value) ?? []) : this.sorted;
+    return candidates.filter((s) => matchers.every((m) => matches(m, s.labels[m.name] ?? '')));
   }
 }
 
