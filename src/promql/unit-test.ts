@@ -70,8 +70,9 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
-const SERIES_VALUE = String.raw`(?:[+-]?(?:0x[0-9a-fA-F]+|\d*\.?\d+(?:[eE][+-]?\d+)?|\d+\.|Inf|NaN|inf|nan))`;
-const EXPANDING_RE = new RegExp(`^(${SERIES_VALUE})(?:([+-](?:0x[0-9a-fA-F]+|\\d*\\.?\\d+(?:[eE][+-]?\\d+)?|\\d+\\.|Inf|inf))?x(\\d+))?$`);
+// No hexadecimal: in series notation `0x2` means "0 three times" (Prometheus' lexer rules hex out there).
+const SERIES_NUMBER = String.raw`(?:\d*\.?\d+(?:[eE][+-]?\d+)?|\d+\.|Inf|inf)`;
+const EXPANDING_RE = new RegExp(String.raw`^([+-]?(?:${SERIES_NUMBER}|NaN|nan))(?:([+-]${SERIES_NUMBER})?x(\d+))?$`);
 
 /** One value token of promtool's series notation: `1`, `1+2x3`, `-2-1x5`, `3x2`, `_`, `_x3`, `stale`. */
 export function expandSeriesValues(text: string): Array<number | 'stale' | undefined> {
