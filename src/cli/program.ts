@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
 import { oncallCommand } from './oncall.js';
+import { checkCommand, testCommand } from './prom-rules.js';
 import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
 import { validateCommand } from './validate.js';
@@ -12,5 +13,6 @@ export function createProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand()]) program.addCommand(command);
+  for (const command of [checkCommand(), testCommand()]) program.addCommand(command);
   return program;
 }

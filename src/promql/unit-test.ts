@@ -42,6 +42,15 @@ const GROUP_FIELDS = ['interval', 'input_series', 'alert_rule_test', 'promql_exp
 
 class UnitTestError extends Error {}
 
+/** A YAML list, or [] for an empty value (which the failsafe schema reads as ""). */
+function list<T>(x: T[] | null | undefined | string): T[] {
+  return Array.isArray(x) ? x : [];
+}
+
+function record<T>(x: Record<string, T> | null | undefined | string): Record<string, T> {
+  return x !== null && typeof x === 'object' ? x : {};
+}
+
 function strictFields(obj: unknown, allowed: string[], type: string): void {
   if (obj === null || obj === undefined) return;
   if (typeof obj !== 'object' || Array.isArray(obj)) throw new UnitTestError(`cannot unmarshal ${JSON.stringify(obj)} into ${type}`);
@@ -173,18 +182,19 @@ function formatNumber(v: number): string {
 export function runUnitTestFile(file: string): UnitTestResult {
   const warnings: string[] = [];
   try {
-    const doc = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true }) as TestFile | null;
+    // promtool decodes into Go strings, which keep a scalar's text: `values: 0x10` is "0x10", not 16.
+    const doc = parseYaml(readFileSync(file, 'utf8'), { uniqueKeys: true, schema: 'failsafe' }) as TestFile | null;
     strictFields(doc, FILE_FIELDS, 'main.unitTestFile');
     const input = doc ?? {};
-    const ruleFiles = resolveRuleFiles(file, input.rule_files ?? [], warnings);
+    const ruleFiles = resolveRuleFiles(file, list(input.rule_files), warnings);
     const evalInterval = duration(input.evaluation_interval, 60_000) || 60_000;
     const order = new Map<string, number>();
-    for (const [i, name] of (input.group_eval_order ?? []).entries()) {
+    for (const [i, name] of list(input.group_eval_order).entries()) {
       if (order.has(name)) return { file, failures: [`group name repeated in evaluation order: ${name}`], warnings };
       order.set(name, i);
     }
     const failures: string[] = [];
-    for (const tg of input.tests ?? []) failures.push(...runTestGroup(tg ?? {}, evalInterval, order, ruleFiles));
+    for (const tg of list(input.tests)) failures.push(...runTestGroup(record(tg) as TestGroup, evalInterval, order, ruleFiles));
     return { file, failures, warnings };
   } catch (err) {
     return { file, failures: [(err as Error).message], warnings };
@@ -207,7 +217,7 @@ function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, nu
   const interval = duration(tg.interval, 60_000) || 60_000;
   // Input samples in time order; they reach the storage as evaluation time passes them, like promtool's lazy loader.
   const bySeries = new Map<string, { labels: Labels; samples: Sample[] }>();
-  for (const s of tg.input_series ?? []) {
+  for (const s of list(tg.input_series)) {
     const labels = parseSeriesLine(s.series ?? '');
     const samples: Sample[] = [];
     expandSeriesValues(String(s.values ?? '')).forEach((v, i) => {
@@ -230,18 +240,18 @@ function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, nu
   const engine = new Engine(storage, { defaultSubqueryStep: evalInterval });
   const { groups: loadedGroups, errors: loadErrors } = loadGroups(ruleFiles);
   if (loadErrors.length > 0) return loadErrors;
-  const options = { externalLabels: tg.external_labels ?? {}, ...(tg.external_url ? { externalURL: tg.external_url } : {}) };
+  const options = { externalLabels: record(tg.external_labels), ...(tg.external_url ? { externalURL: tg.external_url } : {}) };
   const runners = loadedGroups
     .map((g, i) => ({ g, i }))
     .sort((a, b) => (order.get(a.g.name) ?? 0) - (order.get(b.g.name) ?? 0) || a.i - b.i)
     .map(({ g }) => new RuleGroupRunner(g, engine, storage, options));
 
   const testName = tg.name ? `    name: ${tg.name},\n` : '';
-  const alertTests = (tg.alert_rule_test ?? []).map((a) => {
+  const alertTests = list(tg.alert_rule_test).map((a) => {
     if (!a.alertname) throw new UnitTestError(`an item under alert_rule_test misses required attribute alertname at eval_time ${formatDuration(duration(a.eval_time, 0))}${tg.name ? ` (in TestGroup ${tg.name})` : ''}`);
     return { ...a, evalTime: duration(a.eval_time, 0), alertname: a.alertname };
   });
-  const exprTests = (tg.promql_expr_test ?? []).map((p) => ({ ...p, evalTime: duration(p.eval_time, 0) }));
+  const exprTests = list(tg.promql_expr_test).map((p) => ({ ...p, evalTime: duration(p.eval_time, 0) }));
   const maxT = Math.max(0, ...alertTests.map((a) => a.evalTime), ...exprTests.map((p) => p.evalTime));
   const alertTimes = [...new Set(alertTests.map((a) => a.evalTime))].sort((a, b) => a - b);
   let next = 0;
@@ -262,9 +272,9 @@ function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, nu
         const got: AlertLA[] = runners.flatMap((r) => r.alerting.filter((a) => a?.rule.name === test.alertname).flatMap((a) => a!.activeAlerts()))
           .filter((a) => a.state === 'firing')
           .map((a) => ({ labels: a.labels, annotations: a.annotations }));
-        const exp: AlertLA[] = (test.exp_alerts ?? []).map((e) => ({
-          labels: { ...stringRecord(e?.exp_labels), alertname: test.alertname },
-          annotations: stringRecord(e?.exp_annotations),
+        const exp: AlertLA[] = list(test.exp_alerts).map((e) => ({
+          labels: { ...stringRecord(record(e?.exp_labels)), alertname: test.alertname },
+          annotations: stringRecord(record(e?.exp_annotations)),
         }));
         got.sort(compareAlerts);
         exp.sort(compareAlerts);
@@ -290,9 +300,9 @@ function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, nu
     }
     let exp: Array<{ labels: Labels; value: number }>;
     try {
-      exp = (test.exp_samples ?? []).map((s) => {
+      exp = list(test.exp_samples).map((s) => {
         try {
-          return { labels: parseMetric(s?.labels ?? ''), value: typeof s?.value === 'number' ? s.value : parseNumber(String(s?.value ?? '0')) };
+          return { labels: parseMetric(s?.labels ?? ''), value: parseYamlFloat(String(s?.value ?? '0')) };
         } catch (err) {
           throw new Error(`labels ${JSON.stringify(s?.labels ?? '')}: ${(err as Error).message}`);
         }
@@ -308,6 +318,13 @@ function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, nu
     if (!same) failures.push(`${where},\n        exp: ${formatSamples(exp)}\n        got: ${formatSamples(got)}`);
   }
   return failures;
+}
+
+/** A YAML 1.1 float as yaml.v2 reads it into float64: 1, 3.96e+4, .inf, -.Inf, .nan. */
+function parseYamlFloat(text: string): number {
+  const special: Record<string, number> = { '.inf': Infinity, '+.inf': Infinity, '-.inf': -Infinity, '.nan': NaN };
+  const v = special[text.toLowerCase()] ?? parseNumber(text.replace(/_/g, ''));
+  return v;
 }
 
 /** Go's time.Duration.String() for whole milliseconds: 0s, 1m0s, 2h3m4.5s. */
