@@ -194,7 +194,7 @@ export function runUnitTestFile(file: string): UnitTestResult {
       order.set(name, i);
     }
     const failures: string[] = [];
-    for (const tg of list(input.tests)) failures.push(...runTestGroup(record(tg) as TestGroup, evalInterval, order, ruleFiles));
+    for (const tg of list(input.tests)) failures.push(...runTestGroup(record(tg as unknown as Record<string, unknown>) as TestGroup, evalInterval, order, ruleFiles));
     return { file, failures, warnings };
   } catch (err) {
     return { file, failures: [(err as Error).message], warnings };
