@@ -236,9 +236,9 @@ function vectorBinop(op: BinaryOp, lhsIn: readonly VectorSample[], rhsIn: readon
     const rs = rightSigs.get(key);
     if (!rs) continue;
     const [vl, vr] = oneToMany ? [rs.v, ls.v] : [ls.v, rs.v];
-    let [value, keep] = binop(op, vl, vr);
-    if (returnBool) value = keep ? 1 : 0;
-    else if (!keep) continue;
+    const [result, keep] = binop(op, vl, vr);
+    if (!returnBool && !keep) continue;
+    const value = returnBool ? (keep ? 1 : 0) : result;
     let metric = resultMetric(ls.labels, rs.labels, op, matching);
     if (returnBool) metric = withoutName(metric);
     const inserted = matched.get(key);
@@ -333,9 +333,8 @@ function aggregate(e: AggregateExpr, input: readonly VectorSample[], param: Valu
   const groups = new Map<string, Group>();
   const order: Group[] = [];
   for (const s of input) {
-    let labels = s.labels;
-    if (e.op === 'count_values') labels = { ...labels, [valueLabel]: formatGoFloat(s.v) };
-    const groupLabels = groupingLabels(labels, e.grouping, e.without);
+    let groupLabels = groupingLabels(s.labels, e.grouping, e.without);
+    if (e.op === 'count_values') groupLabels = { ...groupLabels, [valueLabel]: formatGoFloat(s.v) };
     const key = labelsKey(groupLabels);
     const g = groups.get(key);
     if (!g) {

@@ -412,10 +412,6 @@ function matchesEmpty(x: Matcher): boolean {
   }
 }
 
-function unwrap(e: Expr): Expr {
-  return e.kind === 'paren' ? unwrap(e.expr) : e;
-}
-
 /** The value type an expression evaluates to (parser.Expr.Type()). */
 export function typeOf(e: Expr): ValueType {
   switch (e.kind) {

@@ -421,10 +421,19 @@ export function checkAlertTemplate(name: string, text: string): void {
   parseTemplate(name, text, PROMETHEUS_VARIABLES);
 }
 
+/** Parsed alert templates by name and text: a rule expands the same few texts at every evaluation. */
+const parsedTemplates = new Map<string, Node[]>();
+
 /** Expands an alert label or annotation template; errors become Prometheus' `<error expanding template: …>`. */
 export function expandAlertTemplate(name: string, text: string, data: TemplateData, ctx: TemplateContext = {}): string {
   try {
-    const nodes = parseTemplate(name, text, PROMETHEUS_VARIABLES);
+    const key = `${name}\n${text}`;
+    let nodes = parsedTemplates.get(key);
+    if (!nodes) {
+      nodes = parseTemplate(name, text, PROMETHEUS_VARIABLES);
+      if (parsedTemplates.size > 10_000) parsedTemplates.clear();
+      parsedTemplates.set(key, nodes);
+    }
     const vars = new Map<string, unknown>([
       ['$', data], ['$labels', data.Labels], ['$externalLabels', data.ExternalLabels], ['$externalURL', data.ExternalURL], ['$value', data.Value],
     ]);

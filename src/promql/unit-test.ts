@@ -194,7 +194,9 @@ export function runUnitTestFile(file: string): UnitTestResult {
       order.set(name, i);
     }
     const failures: string[] = [];
-    for (const tg of list(input.tests)) failures.push(...runTestGroup(record(tg as unknown as Record<string, unknown>) as TestGroup, evalInterval, order, ruleFiles));
+    // Rule files are parsed once per test file; each test group gets fresh rule state over them.
+    const rules = loadGroups(ruleFiles);
+    for (const tg of list(input.tests)) failures.push(...runTestGroup(record(tg as unknown as Record<string, unknown>) as TestGroup, evalInterval, order, rules));
     return { file, failures, warnings };
   } catch (err) {
     return { file, failures: [(err as Error).message], warnings };
@@ -212,7 +214,7 @@ function loadGroups(ruleFiles: string[]): { groups: PromRuleGroup[]; errors: str
   return { groups, errors };
 }
 
-function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, number>, ruleFiles: string[]): string[] {
+function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, number>, rules: { groups: PromRuleGroup[]; errors: string[] }): string[] {
   strictFields(tg, GROUP_FIELDS, 'main.testGroup');
   const interval = duration(tg.interval, 60_000) || 60_000;
   // Input samples in time order; they reach the storage as evaluation time passes them, like promtool's lazy loader.
@@ -238,7 +240,7 @@ function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, nu
   };
 
   const engine = new Engine(storage, { defaultSubqueryStep: evalInterval });
-  const { groups: loadedGroups, errors: loadErrors } = loadGroups(ruleFiles);
+  const { groups: loadedGroups, errors: loadErrors } = rules;
   if (loadErrors.length > 0) return loadErrors;
   const options = { externalLabels: record(tg.external_labels), ...(tg.external_url ? { externalURL: tg.external_url } : {}) };
   const runners = loadedGroups
@@ -304,7 +306,7 @@ function runTestGroup(tg: TestGroup, evalInterval: number, order: Map<string, nu
         try {
           return { labels: parseMetric(s?.labels ?? ''), value: parseYamlFloat(String(s?.value ?? '0')) };
         } catch (err) {
-          throw new Error(`labels ${JSON.stringify(s?.labels ?? '')}: ${(err as Error).message}`);
+          throw new Error(`labels ${JSON.stringify(s?.labels ?? '')}: ${(err as Error).message}`, { cause: err });
         }
       });
     } catch (err) {
