@@ -50,7 +50,9 @@ class Evaluation {
         const val = this.eval(e.expr, t);
         if (e.op === '+') return val;
         if (val.type === 'scalar') return { type: 'scalar', v: -val.v };
-        return { type: 'vector', samples: this.vector(val).map((s) => ({ labels: withoutName(s.labels), v: -s.v })) };
+        const negated = this.vector(val).map((s) => ({ labels: withoutName(s.labels), v: -s.v }));
+        assertUniqueLabelSets(negated);
+        return { type: 'vector', samples: negated };
       }
       case 'vector': return { type: 'vector', samples: this.selectInstant(e, t).map(({ labels, sample }) => ({ labels, v: sample.v })) };
       case 'matrix': case 'subquery': return this.evalMatrix(e, t);
@@ -248,7 +250,7 @@ function vectorBinop(op: BinaryOp, lhsIn: readonly VectorSample[], rhsIn: readon
     } else {
       const metricKey = labelsKey(metric);
       const set = inserted ?? new Set<string>();
-      if (set.has(metricKey)) throw new PromQLEvalError('multiple matches for matching labels in many-to-one matching must be explicit (group_left/group_right)');
+      if (set.has(metricKey)) throw new PromQLEvalError('multiple matches for labels: grouping labels must ensure unique matches');
       set.add(metricKey);
       matched.set(key, set);
     }

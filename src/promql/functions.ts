@@ -1,7 +1,7 @@
 import type { Call, Expr } from './ast.js';
 import type { Evaluation } from './engine.js';
 import { isInfinite, quantile } from './engine.js';
-import { LABEL_NAME_RE, METRIC_NAME, withoutName, type Labels } from './labels.js';
+import { LABEL_NAME_RE, labelsKey, METRIC_NAME, withoutName, type Labels } from './labels.js';
 import { anchoredRegex } from './parser.js';
 import type { Sample } from './storage.js';
 import { PromQLEvalError, type Matrix, type Value, type VectorSample } from './values.js';
@@ -308,11 +308,12 @@ function histogramQuantile(samples: VectorSample[], args: Value[]): VectorSample
   for (const s of samples) {
     const upperBound = parseGoFloat(s.labels.le ?? '');
     if (upperBound === undefined) continue;
-    const { le: _le, ...rest } = withoutName(s.labels);
-    const key = JSON.stringify(Object.entries(rest).sort());
+    // Grouped by every label but `le`, the metric name included; the output drops both.
+    const { le: _le, ...rest } = s.labels;
+    const key = labelsKey(rest);
     let g = groups.get(key);
     if (!g) {
-      g = { labels: rest, buckets: [] };
+      g = { labels: withoutName(rest), buckets: [] };
       groups.set(key, g);
     }
     g.buckets.push({ upperBound, count: s.v });
@@ -405,6 +406,7 @@ function labelJoin(samples: VectorSample[], args: Value[]): VectorSample[] {
   const dst = stringArg(args, 1);
   const sep = stringArg(args, 2);
   const srcs = args.slice(3).map((a) => (a.type === 'string' ? a.s : ''));
+  for (const src of srcs) if (!LABEL_NAME_RE.test(src)) throw new PromQLEvalError(`invalid source label name in label_join(): ${src}`);
   if (!LABEL_NAME_RE.test(dst)) throw new PromQLEvalError(`invalid destination label name in label_join(): ${dst}`);
   return samples.map((s) => {
     const value = srcs.map((n) => s.labels[n] ?? '').join(sep);

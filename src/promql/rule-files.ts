@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Scalar, type YAMLMap } from 'yaml';
 import type { Expr } from './ast.js';
 import { compareLabels, LABEL_NAME_RE, METRIC_NAME_RE } from './labels.js';
 import { parseDuration, parseExpr } from './parser.js';
@@ -120,10 +120,17 @@ export function checkRuleText(file: string, text: string): RuleFileCheck {
   return { groups, errors, duplicates: errors.length === 0 ? findDuplicates(groups) : [] };
 }
 
+/** A scalar as Go's YAML decoder puts it into a string: the text as written (`1.0` stays "1.0", `0x10` stays "0x10"). */
+function scalarText(node: Scalar): string | undefined {
+  if (node.value === null) return undefined;
+  if (typeof node.value === 'string') return node.value;
+  return node.source ?? String(node.value);
+}
+
 function scalarString(map: YAMLMap, key: string): string | undefined {
   const node = map.get(key, true) as YamlNode | undefined;
-  if (node === undefined || !isScalar(node) || node.value === null) return undefined;
-  return String(node.value);
+  if (node === undefined || !isScalar(node)) return undefined;
+  return scalarText(node);
 }
 
 function stringMap(node: YamlNode | undefined, fail: (problem: string) => void): Record<string, string> {
@@ -136,8 +143,8 @@ function stringMap(node: YamlNode | undefined, fail: (problem: string) => void):
   for (const pair of node.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
     const value = pair.value;
-    if (!isScalar(value) || typeof value.value === 'object') fail(`value of ${key} must be a string`);
-    else out[key] = value.value === null ? '' : String(value.value);
+    if (!isScalar(value) || (value.value !== null && typeof value.value === 'object')) fail(`value of ${key} must be a string`);
+    else out[key] = scalarText(value) ?? '';
   }
   return out;
 }

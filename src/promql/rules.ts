@@ -120,7 +120,15 @@ export class AlertingRule {
 }
 
 function recordingEval(rule: PromRule, engine: Engine, t: number, limit: number): VectorSample[] {
-  const out = queryVector(engine, rule, t).map((s) => ({ labels: { ...s.labels, [METRIC_NAME]: rule.name, ...rule.labels }, v: s.v }));
+  const out = queryVector(engine, rule, t).map((s) => {
+    const labels: Record<string, string> = { ...s.labels, [METRIC_NAME]: rule.name };
+    // An empty rule label removes the label, as Prometheus' label builder does.
+    for (const [name, value] of Object.entries(rule.labels)) {
+      if (value === '') delete labels[name];
+      else labels[name] = value;
+    }
+    return { labels, v: s.v };
+  });
   const seen = new Set<string>();
   for (const s of out) {
     const key = labelsKey(s.labels);
