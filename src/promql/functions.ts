@@ -68,8 +68,8 @@ const INSTANT_FUNCTIONS: Record<string, InstantFn> = {
   month: dateFn((d) => d.getUTCMonth() + 1),
   year: dateFn((d) => d.getUTCFullYear()),
   timestamp: (samples, _args, t) => samples.map((s) => ({ labels: withoutName(s.labels), v: t / 1000 })),
-  sort: (samples) => samples.slice().sort((a, b) => sortKey(a.v, b.v)),
-  sort_desc: (samples) => samples.slice().sort((a, b) => sortKey(b.v, a.v)),
+  sort: (samples) => samples.slice().sort((a, b) => nanLast(a.v, b.v, 1)),
+  sort_desc: (samples) => samples.slice().sort((a, b) => nanLast(a.v, b.v, -1)),
   histogram_quantile: histogramQuantile,
   label_replace: labelReplace,
   label_join: labelJoin,
@@ -79,11 +79,11 @@ const INSTANT_FUNCTIONS: Record<string, InstantFn> = {
   histogram_fraction: () => [],
 };
 
-/** Ascending with NaN first, like Go's sort of vectorByValueHeap. */
-function sortKey(a: number, b: number): number {
-  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : -1;
-  if (Number.isNaN(b)) return 1;
-  return a - b;
+/** Ascending (direction 1) or descending (-1), NaN at the bottom either way, as sort() and sort_desc() order. */
+function nanLast(a: number, b: number, direction: 1 | -1): number {
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
+  if (Number.isNaN(b)) return -1;
+  return direction * (a - b);
 }
 
 function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
@@ -183,16 +183,19 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   changes: overValues((vs) => vs.reduce((n, v, i) => (i > 0 && v !== vs[i - 1] && !(Number.isNaN(v) && Number.isNaN(vs[i - 1]!)) ? n + 1 : n), 0)),
   resets: overValues((vs) => vs.reduce((n, v, i) => (i > 0 && v < vs[i - 1]! ? n + 1 : n), 0)),
   avg_over_time: overValues((vs) => {
-    let mean = 0;
-    let count = 0;
+    let [mean, c, count] = [0, 0, 0];
     for (const v of vs) {
       count++;
       if (isInfinite(mean) && ((isInfinite(v) && mean > 0 === v > 0) || Number.isFinite(v))) continue;
-      mean += v / count - mean / count;
+      [mean, c] = kahanSumInc(v / count - mean / count, mean, c);
     }
-    return mean;
+    return isInfinite(mean) ? mean : mean + c;
   }),
-  sum_over_time: overValues((vs) => vs.reduce((a, b) => a + b, 0)),
+  sum_over_time: overValues((vs) => {
+    let [sum, c] = [0, 0];
+    for (const v of vs) [sum, c] = kahanSumInc(v, sum, c);
+    return isInfinite(sum) ? sum : sum + c;
+  }),
   count_over_time: overValues((vs) => vs.length),
   min_over_time: overValues((vs) => vs.reduce((min, v) => (v < min || Number.isNaN(min) ? v : min))),
   max_over_time: overValues((vs) => vs.reduce((max, v) => (v > max || Number.isNaN(max) ? v : max))),
@@ -219,17 +222,16 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   },
 };
 
+/** Welford's variance with Kahan-compensated sums, as stddev_over_time / stdvar_over_time compute it. */
 function welfordVariance(vs: number[]): number {
-  let count = 0;
-  let mean = 0;
-  let aux = 0;
+  let [count, mean, cMean, aux, cAux] = [0, 0, 0, 0, 0];
   for (const v of vs) {
     count++;
-    const delta = v - mean;
-    mean += delta / count;
-    aux += delta * (v - mean);
+    const delta = v - (mean + cMean);
+    [mean, cMean] = kahanSumInc(delta / count, mean, cMean);
+    [aux, cAux] = kahanSumInc(delta * (v - (mean + cMean)), aux, cAux);
   }
-  return aux / count;
+  return (aux + cAux) / count;
 }
 
 /** The labels absent() reports: the selector's equality matchers, except names matched more than once or otherwise. */
@@ -378,7 +380,7 @@ function labelReplace(samples: VectorSample[], args: Value[]): VectorSample[] {
   try {
     re = anchoredRegex(pattern);
   } catch (err) {
-    throw new PromQLEvalError(`invalid regular expression in label_replace(): ${(err as Error).message}`);
+    throw new PromQLEvalError(`invalid regular expression in label_replace(): ${pattern}`, { cause: err });
   }
   if (!LABEL_NAME_RE.test(dst)) throw new PromQLEvalError(`invalid destination label name in label_replace(): ${dst}`);
   return samples.map((s) => {

@@ -1,5 +1,6 @@
 import { parseGoFloat } from './functions.js';
 import { goSprintf } from './go-format.js';
+import { parseDuration } from './parser.js';
 
 /**
  * The part of Go's text/template that Prometheus alert labels and annotations use: {{ pipelines }}, variables,
@@ -132,17 +133,17 @@ const FUNCTIONS: Record<string, Fn> = {
   reReplaceAll: (_c, pattern, repl, text) => String(text).replace(new RegExp(String(pattern), 'g'), String(repl).replace(/\$\{?(\w+)\}?/g, '$<$1>').replace(/\$<(\d+)>/g, '$$$1')),
   safeHtml: (_c, s) => String(s),
   stripPort: (_c, s) => String(s).replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'),
-  stripDomain: (_c, s) => String(s).replace(/^([^.:]+)\.[^:]*/, '$1'),
   externalURL: (c) => c.externalURL ?? '',
   pathPrefix: (c) => (c.externalURL ? new URL(c.externalURL).pathname.replace(/\/$/, '') : ''),
   graphLink: (_c, q) => `/graph?g0.expr=${encodeURIComponent(String(q))}&g0.tab=0`,
   tableLink: (_c, q) => `/graph?g0.expr=${encodeURIComponent(String(q))}&g0.tab=1`,
   args: (_c, ...args) => Object.fromEntries(args.map((a, i) => [`arg${i}`, a])),
   parseDuration: (_c, s) => {
-    const m = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(String(s));
-    if (!m) throw new TemplateError(`not a valid duration string: ${JSON.stringify(s)}`);
-    const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-    return Number(m[1]) * unit[m[2]!]!;
+    try {
+      return parseDuration(String(s)) / 1000;
+    } catch (err) {
+      throw new TemplateError((err as Error).message);
+    }
   },
   query: (c, q) => {
     if (!c.query) throw new TemplateError('query is not available');

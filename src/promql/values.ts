@@ -30,8 +30,8 @@ export type Value =
 
 /** An error raised while evaluating (many-to-many matching, duplicate label sets); a rule evaluation error. */
 export class PromQLEvalError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'PromQLEvalError';
   }
 }
