@@ -12,9 +12,16 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A string identifying the label set, equal for equal sets whatever the key order. */
+const keys = new WeakMap<Labels, string>();
+
+/** A string identifying the label set, equal for equal sets whatever the key order. Label sets are never mutated once built, so the key is cached. */
 export function labelsKey(labels: Labels): string {
-  return sortedNames(labels).map((n) => `${n}\xff${labels[n]}`).join('\xfe');
+  let key = keys.get(labels);
+  if (key === undefined) {
+    key = sortedNames(labels).map((n) => `${n}\xff${labels[n]}`).join('\xfe');
+    keys.set(labels, key);
+  }
+  return key;
 }
 
 /** Key of only the named labels (`on`) or of all but the named ones and the metric name (`ignoring`, default). */

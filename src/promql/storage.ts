@@ -20,8 +20,10 @@ export class SeriesStorage {
   /** Series by metric name, each list sorted by labels; rebuilt lazily after a new series arrives. */
   private byName: Map<string, Series[]> | undefined;
   private sorted: Series[] | undefined;
+  /** Selections by matcher list (the parsed query's own array), valid until a new series arrives. */
+  private selections = new WeakMap<readonly Matcher[], Series[]>();
 
-  /** Appends a sample; a sample at or before the series' last timestamp replaces or is dropped like an out-of-order write. */
+  /** Appends a sample. One at or before the series' last timestamp is dropped, as the TSDB rejects out-of-order and duplicate writes. */
   append(labels: Labels, sample: Sample): void {
     const key = labelsKey(labels);
     let s = this.series.get(key);
@@ -30,18 +32,17 @@ export class SeriesStorage {
       this.series.set(key, s);
       this.sorted = undefined;
       this.byName = undefined;
+      this.selections = new WeakMap();
     }
     const last = s.samples[s.samples.length - 1];
-    if (last && sample.t < last.t) return;
-    if (last && sample.t === last.t) {
-      s.samples[s.samples.length - 1] = sample;
-      return;
-    }
+    if (last && sample.t <= last.t) return;
     s.samples.push(sample);
   }
 
   /** Series whose labels satisfy every matcher, sorted by labels as Prometheus' storage returns them. */
   select(matchers: readonly Matcher[]): Series[] {
+    const cached = this.selections.get(matchers);
+    if (cached) return cached;
     this.sorted ??= [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
     if (!this.byName) {
       this.byName = new Map();
@@ -54,7 +55,9 @@ export class SeriesStorage {
     }
     const byName = matchers.find((m) => m.name === '__name__' && m.type === '=');
     const candidates = byName ? (this.byName.get(byName.value) ?? []) : this.sorted;
-    return candidates.filter((s) => matchers.every((m) => matches(m, s.labels[m.name] ?? '')));
+    const selected = candidates.filter((s) => matchers.every((m) => matches(m, s.labels[m.name] ?? '')));
+    this.selections.set(matchers, selected);
+    return selected;
   }
 }
 
