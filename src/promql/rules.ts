@@ -1,9 +1,19 @@
-import type { Engine } from './engine.js';
+import type { Expr } from './ast.js';
 import { labelsKey, METRIC_NAME, type Labels } from './labels.js';
 import type { PromRule, PromRuleGroup } from './rule-files.js';
-import type { SeriesStorage } from './storage.js';
+import type { Sample } from './storage.js';
 import { expandAlertTemplate } from './template.js';
-import { PromQLEvalError, type VectorSample } from './values.js';
+import { PromQLEvalError, type Value, type VectorSample } from './values.js';
+
+/** What rule evaluation needs to run queries: Vigil's Engine, or an adapter over another source of series. */
+export interface InstantQueryable {
+  instantQuery(query: string | Expr, t: number): Value;
+}
+
+/** Where rule results (recorded series, ALERTS, staleness markers) are written: a SeriesStorage or another sink. */
+export interface SampleAppender {
+  append(labels: Labels, sample: Sample): void;
+}
 
 export type AlertState = 'pending' | 'firing' | 'inactive';
 
@@ -28,7 +38,7 @@ export interface RuleEvalOptions {
 }
 
 /** Runs the rule's query: a scalar becomes a one-element vector without labels, as rules.EngineQueryFunc does. */
-function queryVector(engine: Engine, rule: PromRule | string, t: number): VectorSample[] {
+function queryVector(engine: InstantQueryable, rule: PromRule | string, t: number): VectorSample[] {
   const value = engine.instantQuery(typeof rule === 'string' ? rule : rule.ast, t);
   if (value.type === 'vector') return value.samples;
   if (value.type === 'scalar') return [{ labels: {}, v: value.v }];
@@ -42,7 +52,7 @@ export class AlertingRule {
   constructor(readonly rule: PromRule, private readonly options: RuleEvalOptions = {}) {}
 
   /** Evaluates at t (ms) like AlertingRule.Eval: returns the ALERTS and ALERTS_FOR_STATE samples to record. */
-  eval(engine: Engine, t: number, limit = 0): VectorSample[] {
+  eval(engine: InstantQueryable, t: number, limit = 0): VectorSample[] {
     const rule = this.rule;
     const results = queryVector(engine, rule, t);
     const current = new Map<string, ActiveAlert>();
@@ -119,7 +129,7 @@ export class AlertingRule {
   }
 }
 
-function recordingEval(rule: PromRule, engine: Engine, t: number, limit: number): VectorSample[] {
+function recordingEval(rule: PromRule, engine: InstantQueryable, t: number, limit: number): VectorSample[] {
   const out = queryVector(engine, rule, t).map((s) => {
     const labels: Record<string, string> = { ...s.labels, [METRIC_NAME]: rule.name };
     // An empty rule label removes the label, as Prometheus' label builder does.
@@ -152,7 +162,7 @@ export class RuleGroupRunner {
   readonly alerting: Array<AlertingRule | undefined>;
   private readonly previous: Array<Map<string, Labels>>;
 
-  constructor(readonly group: PromRuleGroup, private readonly engine: Engine, private readonly storage: SeriesStorage, options: RuleEvalOptions = {}) {
+  constructor(readonly group: PromRuleGroup, private readonly engine: InstantQueryable, private readonly storage: SampleAppender, options: RuleEvalOptions = {}) {
     this.alerting = group.rules.map((r) => (r.kind === 'alert' ? new AlertingRule(r, options) : undefined));
     this.previous = group.rules.map(() => new Map());
   }
