@@ -187,3 +187,52 @@ describe('templates', () => {
     expect(expandAlertTemplate('t', text, data)).toBe(expected);
   });
 });
+
+describe('more functions', () => {
+  const { engine } = load(M, { 'disk{dev="a"}': '100 90 80 70 60', 'flap': '1 0 1 1 0', 'epoch': '1700000000' });
+
+  it('deriv and predict_linear fit a line through the window', () => {
+    expect(rows(engine.instantQuery('deriv(disk[5m])', 4 * M))).toEqual([`{"dev":"a"} ${-10 / 60}`]);
+    // 60 now, falling 10 a minute: empty in 6 minutes.
+    expect(rows(engine.instantQuery('predict_linear(disk[5m], 360)', 4 * M))).toEqual(['{"dev":"a"} 0']);
+  });
+
+  it('changes, absent_over_time, label_join, clamp, round, scalar, vector, time and date functions', () => {
+    expect(rows(engine.instantQuery('changes(flap[5m])', 4 * M))).toEqual(['{} 3']);
+    expect(rows(engine.instantQuery('absent_over_time(nothing{job="j"}[5m])', 4 * M))).toEqual(['{"job":"j"} 1']);
+    expect(rows(engine.instantQuery('absent_over_time(flap[5m])', 4 * M))).toEqual([]);
+    expect(rows(engine.instantQuery('label_join(disk, "id", "-", "dev", "dev")', 0))).toEqual(['{"__name__":"disk","dev":"a","id":"a-a"} 100']);
+    expect(rows(engine.instantQuery('clamp(disk, 0, 50)', 0))).toEqual(['{"dev":"a"} 50']);
+    expect(rows(engine.instantQuery('round(disk / 3, 0.5)', 0))).toEqual(['{"dev":"a"} 33.5']);
+    expect(rows(engine.instantQuery('scalar(disk) + time()', 60 * S))).toEqual(['scalar 150']);
+    expect(rows(engine.instantQuery('vector(1) * on() group_left flap', 0))).toEqual(['{} 1']);
+    // 1700000000 is Tuesday 2023-11-14 22:13:20 UTC.
+    expect(rows(engine.instantQuery('day_of_week(epoch) * 100 + hour(epoch)', 0))).toEqual(['{} 222']);
+    expect(rows(engine.instantQuery('days_in_month(vector(1700000000))', 0))).toEqual(['{} 30']);
+  });
+
+  it('functions that drop the metric name must not collide', () => {
+    const { engine: e } = load(M, { 'a{x="1"}': '1', 'b{x="1"}': '2' });
+    expect(() => e.instantQuery('rate({x="1"}[5m]) or abs({x="1"})', 0)).toThrow(/same labelset/);
+  });
+});
+
+describe('rule files', () => {
+  const errorsOf = (yaml: string): string[] => checkRuleText('r.yml', yaml).errors.map((e) => e.message);
+
+  it('names file, line, group and rule in each problem', () => {
+    expect(errorsOf('groups:\n- name: g\n  rules:\n  - record: x:y\n    expr: up\n    annotations: {a: b}\n')).toEqual([
+      `r.yml:4: group "g", rule 1, "x:y": invalid field 'annotations' in recording rule`,
+    ]);
+    expect(errorsOf('groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(up\n')[0]).toMatch(/^r\.yml:5: group "g", rule 1, "A": could not parse expression: /);
+    expect(errorsOf('groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations: {s: "{{ $labels.x "}\n')[0]).toMatch(/annotation "s": template: __alert_A:1: /);
+    expect(errorsOf('groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    severity: page\n')[0]).toMatch(/field severity not found/);
+    expect(errorsOf('groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n')[0]).toMatch(/groupname: "g" is repeated in the same file/);
+    expect(errorsOf('groups:\n- name: g\n  rules:\n  - record: "bad name"\n    expr: up\n')[0]).toMatch(/invalid recording rule name: bad name/);
+  });
+
+  it('keeps scalars as written, as Go decodes them into strings', () => {
+    const { groups } = checkRuleText('r.yml', 'groups:\n- name: g\n  interval: 30s\n  rules:\n  - alert: A\n    expr: up == 0\n    for: 5m\n    keep_firing_for: 1m\n    labels: {version: 1.0}\n');
+    expect(groups[0]).toMatchObject({ name: 'g', interval: 30 * S, rules: [{ kind: 'alert', name: 'A', for: 5 * M, keepFiringFor: M, labels: { version: '1.0' } }] });
+  });
+});
