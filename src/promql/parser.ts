@@ -172,6 +172,19 @@ export function anchoredRegex(pattern: string): RegExp {
   }
 }
 
+/** Syntax the Lezer grammar knows from Prometheus 3 that 2.42 rejects. */
+const PROMETHEUS_3_SYNTAX: Record<string, string> = {
+  AnchoredExpr: 'the anchored modifier',
+  SmoothedExpr: 'the smoothed modifier',
+  FillModifier: 'fill() in vector matching',
+  QuotedLabelName: 'a quoted label name',
+  QuotedLabelMatcher: 'a quoted label name',
+  DurationStep: 'step() in durations',
+  DurationRange: 'range() in durations',
+  DurationMinOf: 'min() in durations',
+  DurationMaxOf: 'max() in durations',
+};
+
 const BINARY_OPS: Record<string, BinaryOp> = {
   Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^', Atan2: 'atan2',
   Eql: '==', Neq: '!=', Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=', And: 'and', Or: 'or', Unless: 'unless',
@@ -184,13 +197,16 @@ export function parseExpr(input: string): Expr {
   const tree = lezer.parse(input);
   const root = tree.topNode;
   let error: SyntaxNode | undefined;
+  let newer: SyntaxNode | undefined;
   tree.iterate({
     enter(n) {
-      if (error) return false;
+      if (error || newer) return false;
       if (n.type.isError) error = n.node;
+      else if (n.name in PROMETHEUS_3_SYNTAX) newer = n.node;
       return undefined;
     },
   });
+  if (newer) throw new PromQLParseError(`${PROMETHEUS_3_SYNTAX[newer.name]} is not supported by Prometheus 2.42: ${JSON.stringify(input.slice(newer.from, newer.to))}`, newer.from);
   if (error) {
     const at = error.from;
     const near = input.slice(at, at + 10);
@@ -321,19 +337,12 @@ class Converter {
     const id = this.child(n, 'Identifier');
     const matchers: Matcher[] = [];
     const list = this.child(n, 'LabelMatchers');
-    let name = id ? this.text(id) : undefined;
+    const name = id ? this.text(id) : undefined;
     for (const mn of list ? this.children(list) : []) {
-      if (mn.name === 'QuotedLabelName') {
-        // {"metric_name"}: a quoted metric name.
-        if (name !== undefined) throw new PromQLParseError('metric name must not be set twice');
-        name = unquoteString(this.text(mn.firstChild!));
-        continue;
-      }
       const [labelNode, opNode, valueNode] = this.children(mn);
-      const label = labelNode!.name === 'QuotedLabelName' ? unquoteString(this.text(labelNode!.firstChild!)) : this.text(labelNode!);
       const type = this.text(opNode!) as MatchType;
       const value = unquoteString(this.text(valueNode!));
-      matchers.push({ name: label, type, value, ...(type === '=~' || type === '!~' ? { re: anchoredRegex(value) } : {}) });
+      matchers.push({ name: this.text(labelNode!), type, value, ...(type === '=~' || type === '!~' ? { re: anchoredRegex(value) } : {}) });
     }
     if (name !== undefined) {
       if (matchers.some((x) => x.name === '__name__')) throw new PromQLParseError(`metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(matchers.find((x) => x.name === '__name__')!.value)}`);
@@ -345,7 +354,7 @@ class Converter {
 
   private grouping(n: SyntaxNode | undefined): string[] {
     if (!n) return [];
-    return this.children(n).map((c) => (c.name === 'QuotedLabelName' ? unquoteString(this.text(c.firstChild!)) : this.text(c)));
+    return this.children(n).map((c) => this.text(c));
   }
 
   private binary(n: SyntaxNode): Expr {
