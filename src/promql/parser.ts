@@ -165,8 +165,10 @@ export function unquoteString(text: string): string {
 /** Compiles a label regex the way Prometheus does: fully anchored. */
 export function anchoredRegex(pattern: string): RegExp {
   try {
-    // RE2 spells named groups (?P<name>…); JavaScript (?<name>…).
-    return new RegExp(`^(?:${pattern.replace(/\(\?P</g, '(?<')})$`);
+    // RE2 spells named groups (?P<name>…); JavaScript (?<name>…). A leading (?i) / (?s) / (?m) becomes a flag.
+    const inline = /^\(\?([ims]+)\)/.exec(pattern);
+    const body = (inline ? pattern.slice(inline[0].length) : pattern).replace(/\(\?P</g, '(?<');
+    return new RegExp(`^(?:${body})$`, inline?.[1] ?? '');
   } catch (err) {
     throw new PromQLParseError(`error parsing regexp: ${(err as Error).message}`);
   }

@@ -124,6 +124,9 @@ describe('aggregations and functions', () => {
     expect(rows(engine.instantQuery('label_replace(x{i="a"}, "j", "pre-$1", "i", "(.*)")', 0))).toEqual(['{"__name__":"x","i":"a","j":"pre-a"} 1']);
     expect(rows(engine.instantQuery('absent(nope{job="x", i=~"y"})', 0))).toEqual(['{"job":"x"} 1']);
     expect(rows(engine.instantQuery('absent(x)', 0))).toEqual([]);
+    // RE2's inline flags and named groups.
+    expect(rows(engine.instantQuery('x{i=~"(?i)A"}', 0))).toEqual(['{"__name__":"x","i":"a"} 1']);
+    expect(rows(engine.instantQuery('label_replace(x{i="b"}, "j", "$name", "i", "(?P<name>.)")', 0))).toEqual(['{"__name__":"x","i":"b","j":"b"} 3']);
   });
 });
 
