@@ -22,6 +22,8 @@ type Operand =
 
 interface Pipeline {
   declare?: string;
+  /** `{{ range $key, $value := … }}` */
+  rangeVars?: [string, string];
   commands: Operand[][];
 }
 
@@ -193,9 +195,9 @@ export function printValue(x: unknown): string {
 
 // ---- lexing and parsing ----
 
-const TOKEN_RE = /\s*(?:(:=|=)|(\|)|(\()|(\))|("(?:[^"\\]|\\.)*"|`[^`]*`|'(?:[^'\\]|\\.)')|(\$[A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)|(\.(?:[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)?)|([+-]?(?:0x[0-9a-fA-F]+|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+))|([A-Za-z_][A-Za-z0-9_]*))/y;
+const TOKEN_RE = /\s*(?:(,)|(:=|=)|(\|)|(\()|(\))|("(?:[^"\\]|\\.)*"|`[^`]*`|'(?:[^'\\]|\\.)')|(\$[A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)|(\.(?:[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)?)|([+-]?(?:0x[0-9a-fA-F]+|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+))|([A-Za-z_][A-Za-z0-9_]*))/y;
 
-type Token = { type: 'assign' | 'pipe' | 'lparen' | 'rparen' | 'string' | 'var' | 'field' | 'number' | 'ident'; text: string };
+type Token = { type: 'comma' | 'assign' | 'pipe' | 'lparen' | 'rparen' | 'string' | 'var' | 'field' | 'number' | 'ident'; text: string };
 
 function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -207,7 +209,7 @@ function tokenize(src: string): Token[] {
     const m = TOKEN_RE.exec(src);
     if (!m) throw new TemplateError(`unexpected ${JSON.stringify(src.slice(pos).trim()[0])} in command`);
     pos = TOKEN_RE.lastIndex;
-    const types: Token['type'][] = ['assign', 'pipe', 'lparen', 'rparen', 'string', 'var', 'field', 'number', 'ident'];
+    const types: Token['type'][] = ['comma', 'assign', 'pipe', 'lparen', 'rparen', 'string', 'var', 'field', 'number', 'ident'];
     const idx = m.slice(1).findIndex((g) => g !== undefined);
     tokens.push({ type: types[idx]!, text: m[idx + 1]! });
   }
@@ -226,14 +228,19 @@ class PipelineParser {
 
   parse(): Pipeline {
     let declare: string | undefined;
-    if (this.tokens[0]?.type === 'var' && this.tokens[1]?.type === 'assign') {
-      declare = this.tokens[0].text;
+    let rangeVars: [string, string] | undefined;
+    const [t0, t1, t2, t3] = this.tokens;
+    if (t0?.type === 'var' && t1?.type === 'assign') {
+      declare = t0.text;
       this.i = 2;
+    } else if (t0?.type === 'var' && t1?.type === 'comma' && t2?.type === 'var' && t3?.type === 'assign') {
+      rangeVars = [t0.text, t2.text];
+      this.i = 4;
     }
     const pipe = this.pipeline();
     if (this.i < this.tokens.length) throw new TemplateError(`unexpected ${JSON.stringify(this.tokens[this.i]!.text)} in operand`);
-    if (declare) this.vars.add(declare);
-    return { ...(declare ? { declare } : {}), commands: pipe };
+    for (const v of rangeVars ?? (declare ? [declare] : [])) this.vars.add(v);
+    return { ...(declare ? { declare } : {}), ...(rangeVars ? { rangeVars } : {}), commands: pipe };
   }
 
   private pipeline(): Operand[][] {
@@ -367,10 +374,18 @@ function execute(nodes: Node[], dot: unknown, vars: Map<string, unknown>, ctx: T
         break;
       }
       case 'range': {
-        const value = evalPipeline(node.pipe, dot, vars, ctx);
-        const items = Array.isArray(value) ? value : value && typeof value === 'object' ? Object.keys(value).sort().map((k) => (value as Record<string, unknown>)[k]) : [];
-        if (items.length === 0) out += execute(node.otherwise, dot, vars, ctx);
-        for (const item of items) out += execute(node.body, item, vars, ctx);
+        const value = evalPipeline({ commands: node.pipe.commands }, dot, vars, ctx);
+        const entries: Array<[unknown, unknown]> = Array.isArray(value)
+          ? value.map((item, i) => [i, item])
+          : value && typeof value === 'object' ? Object.keys(value).sort().map((k) => [k, (value as Record<string, unknown>)[k]]) : [];
+        if (entries.length === 0) out += execute(node.otherwise, dot, vars, ctx);
+        for (const [key, item] of entries) {
+          if (node.pipe.rangeVars) {
+            vars.set(node.pipe.rangeVars[0], key);
+            vars.set(node.pipe.rangeVars[1], item);
+          } else if (node.pipe.declare) vars.set(node.pipe.declare, item);
+          out += execute(node.body, item, vars, ctx);
+        }
         break;
       }
     }

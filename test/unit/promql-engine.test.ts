@@ -188,6 +188,8 @@ describe('templates', () => {
     ['{{ with $labels.job -}} job={{ . }} {{- end }}', 'job=api'],
     ['{{ if eq $labels.job "web" }}web{{ else if eq $labels.job "api" }}api{{ else }}other{{ end }}', 'api'],
     ['{{ $labels.missing }}', ''],
+    ['{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}', 'instance=a:1;job=api;'],
+    ['{{ range $labels }}[{{ . }}]{{ else }}none{{ end }}', '[a:1][api]'],
     ['{{ nosuchfunc $value }}', '<error expanding template: template: t:1: function "nosuchfunc" not defined>'],
   ])('%s → %s', (text, expected) => {
     expect(expandAlertTemplate('t', text, data)).toBe(expected);
