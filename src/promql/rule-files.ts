@@ -33,7 +33,7 @@ export interface PromRuleGroup {
 /** A problem in a rule file, naming where it is: `file:line: group "g", rule 2, "Name": problem`. */
 export class RuleFileError extends Error {
   constructor(readonly file: string, readonly line: number, readonly where: string, readonly problem: string) {
-    super(`${file}:${line}: ${where ? `${where}: ` : ''}${problem}`);
+    super(`${file}${line > 0 ? `:${line}` : ''}: ${where ? `${where}: ` : ''}${problem}`);
     this.name = 'RuleFileError';
   }
 }
