@@ -1,7 +1,7 @@
 import type { AggregateExpr, AtModifier, BinaryExpr, BinaryOp, Call, Expr, VectorMatching, VectorSelector } from './ast.js';
 import { COMPARISON_OPS } from './ast.js';
 import { callFunction, formatGoFloat } from './functions.js';
-import { compareLabels, labelsKey, METRIC_NAME, signature, withoutName, type Labels } from './labels.js';
+import { labelsKey, METRIC_NAME, signature, withoutName, type Labels } from './labels.js';
 import { parseExpr } from './parser.js';
 import { lastIndexAtOrBefore, type Sample, type SeriesStorage } from './storage.js';
 import { PromQLEvalError, type Matrix, type RangeSeries, type Value, type VectorSample } from './values.js';
@@ -422,10 +422,6 @@ export function quantile(q: number, values: number[]): number {
   const upper = Math.min(n - 1, lower + 1);
   const weight = rank - Math.floor(rank);
   return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
-}
-
-export function sortVector(samples: VectorSample[]): VectorSample[] {
-  return samples.sort((a, b) => compareLabels(a.labels, b.labels));
 }
 
 export type { Evaluation };

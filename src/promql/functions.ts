@@ -323,7 +323,7 @@ function histogramQuantile(samples: VectorSample[], args: Value[]): VectorSample
   return [...groups.values()].map((g) => ({ labels: g.labels, v: bucketQuantile(q, g.buckets) }));
 }
 
-export function bucketQuantile(q: number, input: Bucket[]): number {
+function bucketQuantile(q: number, input: Bucket[]): number {
   if (Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;

@@ -42,16 +42,16 @@ function fmtF(d: { digits: string; dp: number }, decimals: number, neg: boolean)
   return `${neg ? '-' : ''}${intPart}${decimals > 0 ? `.${frac}` : ''}`;
 }
 
-function special(v: number, plus: boolean): string | undefined {
+function special(v: number): string | undefined {
   if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return plus ? '+Inf' : '+Inf';
+  if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return undefined;
 }
 
 /** strconv.FormatFloat(v, verb, prec, 64) for 'e', 'f', 'g' (prec -1: shortest). */
-export function formatFloat(v: number, verb: 'e' | 'f' | 'g', prec: number): string {
-  const sp = special(v, false);
+function formatFloat(v: number, verb: 'e' | 'f' | 'g', prec: number): string {
+  const sp = special(v);
   if (sp) return sp;
   const neg = v < 0 || Object.is(v, -0);
   if (v === 0) {

@@ -4,11 +4,11 @@ export type Labels = Readonly<Record<string, string>>;
 export const METRIC_NAME = '__name__';
 
 /** Label names in Prometheus' order (byte-wise). */
-export function sortedNames(labels: Labels): string[] {
+function sortedNames(labels: Labels): string[] {
   return Object.keys(labels).sort(compareStrings);
 }
 
-export function compareStrings(a: string, b: string): number {
+function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -53,7 +53,7 @@ export function formatLabels(labels: Labels): string {
 }
 
 /** Go's strconv.Quote for the printable strings labels hold. */
-export function goQuote(s: string): string {
+function goQuote(s: string): string {
   return JSON.stringify(s).replace(/\\u007f/g, '\\x7f');
 }
 

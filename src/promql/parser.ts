@@ -13,22 +13,20 @@ export class PromQLParseError extends Error {
   }
 }
 
-type ArgType = Exclude<ValueType, never>;
-
 interface FunctionSignature {
-  args: ArgType[];
-  /** The last argument may repeat (label_join) or be left out (round, day_of_week, ...): -1 means any count. */
+  args: ValueType[];
+  /** 0: fixed arity; n > 0: the last argument may be left out or repeated up to n times; -1: repeated without limit. */
   variadic: number;
   returns: ValueType;
 }
 
-const v: ArgType = 'vector';
-const m: ArgType = 'matrix';
-const s: ArgType = 'scalar';
-const str: ArgType = 'string';
+const v: ValueType = 'vector';
+const m: ValueType = 'matrix';
+const s: ValueType = 'scalar';
+const str: ValueType = 'string';
 
 /** Functions Prometheus 2.42 knows (promql/parser/functions.go), with their argument types. */
-export const FUNCTION_SIGNATURES: Readonly<Record<string, FunctionSignature>> = {
+const FUNCTION_SIGNATURES: Readonly<Record<string, FunctionSignature>> = {
   abs: { args: [v], variadic: 0, returns: v },
   absent: { args: [v], variadic: 0, returns: v },
   absent_over_time: { args: [m], variadic: 0, returns: v },
@@ -127,7 +125,7 @@ export function parseNumber(text: string): number {
 }
 
 /** Go's strconv.Unquote for the three PromQL string forms: "…" and '…' with escapes, `…` raw. */
-export function unquoteString(text: string): string {
+function unquoteString(text: string): string {
   const quote = text[0];
   if (text.length < 2 || text[text.length - 1] !== quote) throw new PromQLParseError(`unterminated quoted string ${text}`);
   const body = text.slice(1, -1);
@@ -424,7 +422,7 @@ function matchesEmpty(x: Matcher): boolean {
 }
 
 /** The value type an expression evaluates to (parser.Expr.Type()). */
-export function typeOf(e: Expr): ValueType {
+function typeOf(e: Expr): ValueType {
   switch (e.kind) {
     case 'vector': return 'vector';
     case 'matrix': case 'subquery': return 'matrix';
@@ -493,9 +491,12 @@ function checkTypes(e: Expr): void {
       const sig = FUNCTION_SIGNATURES[e.func];
       if (!sig) throw new PromQLParseError(`unknown function with name "${e.func}"`);
       const n = e.args.length;
-      const min = sig.variadic === 0 ? sig.args.length : sig.variadic > 0 ? sig.args.length - sig.variadic : sig.args.length;
-      const max = sig.variadic === 0 ? sig.args.length : sig.variadic > 0 ? sig.args.length : Infinity;
-      if (n < min || n > max) throw new PromQLParseError(`expected ${min === max ? min : `at least ${min}`} argument(s) in call to "${e.func}", got ${n}`);
+      // As checkAST: a variadic function may leave out its last argument; -1 repeats it without limit.
+      const min = sig.variadic === 0 ? sig.args.length : sig.args.length - 1;
+      const max = sig.variadic === 0 ? sig.args.length : sig.variadic > 0 ? sig.args.length - 1 + sig.variadic : Infinity;
+      if (sig.variadic === 0 && n !== min) throw new PromQLParseError(`expected ${min} argument(s) in call to "${e.func}", got ${n}`);
+      if (n < min) throw new PromQLParseError(`expected at least ${min} argument(s) in call to "${e.func}", got ${n}`);
+      if (n > max) throw new PromQLParseError(`expected at most ${max} argument(s) in call to "${e.func}", got ${n}`);
       e.args.forEach((a, i) => {
         checkTypes(a);
         const want = sig.args[Math.min(i, sig.args.length - 1)]!;

@@ -182,7 +182,7 @@ function truthy(x: unknown): boolean {
 }
 
 /** Go's fmt %v of a template value. */
-export function printValue(x: unknown): string {
+function printValue(x: unknown): string {
   if (x === undefined || x === null) return '<no value>';
   if (typeof x === 'number') return goSprintf('%v', [x]);
   if (typeof x === 'string') return x;
@@ -283,7 +283,7 @@ class PipelineParser {
 }
 
 /** Parses a template; throws TemplateError with Go's wording for what it rejects. */
-export function parseTemplate(name: string, text: string, predeclared: readonly string[] = []): Node[] {
+function parseTemplate(name: string, text: string, predeclared: readonly string[] = []): Node[] {
   const vars = new Set(['$', ...predeclared]);
   type Block = Extract<Node, { body: Node[] }>;
   // root: the block {{end}} closes; node: the innermost if/with an {{else if}} chain has reached.

@@ -56,6 +56,10 @@ describe('parser', () => {
     expect(() => parseExpr('rate(x[5m]) offset 1m')).toThrow(/offset modifier must be preceded by/);
     expect(() => parseExpr('{job=~".*"}')).toThrow(/at least one non-empty matcher/);
     expect(() => parseExpr('sort_by_label(x, "a")')).toThrow(/unknown function/);
+    expect(parseExpr('label_join(x, "d", ",", "a")').kind).toBe('call');
+    expect(parseExpr('hour()').kind).toBe('call');
+    expect(() => parseExpr('round(x, 1, 2)')).toThrow(/expected at most 2 argument\(s\) in call to "round", got 3/);
+    expect(() => parseExpr('label_join(x, "d")')).toThrow(/expected at least 3 argument\(s\)/);
     // Prometheus 3 syntax the shared Lezer grammar knows.
     expect(() => parseExpr('a + fill(0) b')).toThrow(/not supported by Prometheus 2.42/);
     expect(() => parseExpr('sum by ("a") (x)')).toThrow(/not supported by Prometheus 2.42/);
