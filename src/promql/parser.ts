@@ -240,7 +240,8 @@ class Converter {
   expr(n: SyntaxNode): Expr {
     switch (n.name) {
       case 'NumberDurationLiteral': {
-        const text = this.text(n);
+        // The grammar folds a leading sign into the literal, whitespace included ("- 1").
+        const text = this.text(n).replace(/\s+/g, '');
         if (/^[0-9]+(ms|[smhdwy])/.test(text) && !/^0x/i.test(text)) throw new PromQLParseError(`unexpected duration "${text}"`);
         return { kind: 'number', value: parseNumber(text) };
       }
@@ -364,6 +365,11 @@ class Converter {
     const opNode = kids[1]!;
     const op = BINARY_OPS[opNode.name];
     if (!op) throw new PromQLParseError(`unknown binary operator ${this.text(opNode)}`);
+    // The grammar reads `-1 ^ 2` as (-1) ^ 2; in Prometheus unary minus binds looser than ^: -(1 ^ 2).
+    const sign = /^\s*([+-])/.exec(this.text(kids[0]!))?.[1];
+    if (op === '^' && kids[0]!.name === 'NumberDurationLiteral' && sign && lhs.kind === 'number') {
+      return { kind: 'unary', op: sign as '-' | '+', expr: { kind: 'binary', op, lhs: { kind: 'number', value: Math.abs(lhs.value) }, rhs, returnBool: false } };
+    }
     const bool = kids.some((k) => k.name === 'BoolModifier');
     const clause = kids.find((k) => k.name === 'MatchingModifierClause');
     let matching: VectorMatching | undefined;

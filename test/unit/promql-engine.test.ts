@@ -49,6 +49,13 @@ describe('parser', () => {
     expect(parseExpr('count_over_time((a + b)[5m:])').kind).toBe('call');
   });
 
+  it('binds unary minus looser than ^, also where the grammar folds the sign into a number', () => {
+    const engine = new Engine(new SeriesStorage());
+    expect(rows(engine.instantQuery('-1 ^ 2', 0))).toEqual(['scalar -1']);
+    expect(rows(engine.instantQuery('2 * - 1 ^ 2', 0))).toEqual(['scalar -2']);
+    expect(rows(engine.instantQuery('- - - 1', 0))).toEqual(['scalar -1']);
+  });
+
   it('rejects what Prometheus 2.42 rejects', () => {
     expect(() => parseExpr('test +')).toThrow(PromQLParseError);
     expect(() => parseExpr('rate(x)')).toThrow(/expected type range vector in call to function "rate", got instant vector/);
