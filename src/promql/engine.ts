@@ -378,7 +378,8 @@ function aggregate(e: AggregateExpr, input: readonly VectorSample[], param: Valu
       case 'stddev': out.push({ labels: g.labels, v: Math.sqrt(g.value / g.count) }); break;
       case 'stdvar': out.push({ labels: g.labels, v: g.value / g.count }); break;
       case 'topk': case 'bottomk': {
-        const sorted = g.samples.slice().sort((a, b) => (e.op === 'topk' ? compareDesc(a.v, b.v) : compareDesc(b.v, a.v)));
+        const direction = e.op === 'topk' ? -1 : 1;
+        const sorted = g.samples.slice().sort((a, b) => nanLast(a.v, b.v, direction));
         out.push(...sorted.slice(0, k));
         break;
       }
@@ -389,11 +390,11 @@ function aggregate(e: AggregateExpr, input: readonly VectorSample[], param: Valu
   return out;
 }
 
-/** Descending, NaN last (topk's heap treats NaN as smallest). */
-function compareDesc(a: number, b: number): number {
+/** Ascending (1) or descending (-1) with NaN last, as topk/bottomk select and sort/sort_desc order. */
+export function nanLast(a: number, b: number, direction: 1 | -1): number {
   if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
   if (Number.isNaN(b)) return -1;
-  return b - a;
+  return direction * (a - b);
 }
 
 export function isInfinite(x: number): boolean {

@@ -1,6 +1,6 @@
 import type { Call, Expr } from './ast.js';
 import type { Evaluation } from './engine.js';
-import { isInfinite, quantile } from './engine.js';
+import { isInfinite, nanLast, quantile } from './engine.js';
 import { LABEL_NAME_RE, labelsKey, METRIC_NAME, withoutName, type Labels } from './labels.js';
 import { anchoredRegex } from './parser.js';
 import type { Sample } from './storage.js';
@@ -78,13 +78,6 @@ const INSTANT_FUNCTIONS: Record<string, InstantFn> = {
   histogram_sum: () => [],
   histogram_fraction: () => [],
 };
-
-/** Ascending (direction 1) or descending (-1), NaN at the bottom either way, as sort() and sort_desc() order. */
-function nanLast(a: number, b: number, direction: 1 | -1): number {
-  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
-  if (Number.isNaN(b)) return -1;
-  return direction * (a - b);
-}
 
 function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
   const t = sum + inc;

@@ -130,6 +130,9 @@ describe('aggregations and functions', () => {
   it('topk, quantile, count_values, label_replace and absent', () => {
     const { engine } = load(M, { 'x{i="a"}': '1', 'x{i="b"}': '3', 'x{i="c"}': '3' });
     expect(rows(engine.instantQuery('topk(1, x{i!="c"})', 0))).toEqual(['{"__name__":"x","i":"b"} 3']);
+    const withNaN = load(M, { 'y{i="a"}': '1', 'y{i="b"}': 'NaN', 'y{i="c"}': '2' }).engine;
+    expect(rows(withNaN.instantQuery('bottomk(2, y)', 0))).toEqual(['{"__name__":"y","i":"a"} 1', '{"__name__":"y","i":"c"} 2']);
+    expect(rows(withNaN.instantQuery('topk(2, y)', 0))).toEqual(['{"__name__":"y","i":"a"} 1', '{"__name__":"y","i":"c"} 2']);
     expect(rows(engine.instantQuery('quantile(0.5, x)', 0))).toEqual(['{} 3']);
     expect(rows(engine.instantQuery('count_values("v", x)', 0))).toEqual(['{"v":"1"} 1', '{"v":"3"} 2']);
     expect(rows(engine.instantQuery('label_replace(x{i="a"}, "j", "pre-$1", "i", "(.*)")', 0))).toEqual(['{"__name__":"x","i":"a","j":"pre-a"} 1']);
