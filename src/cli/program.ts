@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
 import { oncallCommand } from './oncall.js';
+import { checkCommand, testCommand } from './prom-rules.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { schemaCommand } from './schema.js';
@@ -12,6 +13,15 @@ export function createProgram(): Command {
     .description('Vigil: watches metrics, learns normal, warns before things break, pages the right person.')
     .version('0.1.0')
     .showHelpAfterError();
-  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand(), runsCommand()]) program.addCommand(command);
+  // One command per line, so features add commands without touching each other's lines.
+  program.addCommand(runCommand());
+  program.addCommand(validateCommand());
+  program.addCommand(schemaCommand());
+  program.addCommand(alertsCommand());
+  program.addCommand(deliveriesCommand());
+  program.addCommand(oncallCommand());
+  program.addCommand(runsCommand());
+  program.addCommand(checkCommand());
+  program.addCommand(testCommand());
   return program;
 }
