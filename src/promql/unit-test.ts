@@ -40,7 +40,10 @@ interface TestGroup {
 const FILE_FIELDS = ['rule_files', 'evaluation_interval', 'group_eval_order', 'tests'];
 const GROUP_FIELDS = ['interval', 'input_series', 'alert_rule_test', 'promql_expr_test', 'external_labels', 'external_url', 'name'];
 
-class UnitTestError extends Error {}
+/** A malformed unit-test file: reported as that file's failure, as promtool does. */
+class UnitTestError extends Error {
+  override name = 'UnitTestError';
+}
 
 /** A YAML list, or [] for an empty value (which the failsafe schema reads as ""). */
 function list<T>(x: T[] | null | undefined | string): T[] {

@@ -188,6 +188,17 @@ describe('alerting rules', () => {
     rule.eval(engine, 2 * M);
     expect(rule.activeAlerts()[0]).toMatchObject({ labels: { alertname: 'High', job: 'api', severity: 'page' }, annotations: { summary: 'api at 1.5k' } });
   });
+
+  it('keep_firing_for holds a firing alert after the expression stops returning it', () => {
+    const { groups } = checkRuleText('inline.yml', 'groups:\n- name: g\n  rules:\n  - alert: Blip\n    expr: x > 0\n    keep_firing_for: 2m\n');
+    const { engine } = load(M, { x: '1 0 0 0' });
+    const rule = new AlertingRule(groups[0]!.rules[0]!);
+    const states = [0, 1, 2, 3].map((i) => {
+      rule.eval(engine, i * M);
+      return rule.activeAlerts().map((a) => a.state).join() || 'none';
+    });
+    expect(states).toEqual(['firing', 'firing', 'firing', 'none']);
+  });
 });
 
 describe('templates', () => {
