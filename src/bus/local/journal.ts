@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate } from 'node:timers';
 import { deserialize, serialize } from 'node:v8';
 import Database from 'better-sqlite3';
 import type { Envelope } from '../messages.js';
@@ -9,6 +10,10 @@ import type { Envelope } from '../messages.js';
  * only after its handler succeeded, so queued, delayed and retrying messages survive kill -9.
  * WAL with synchronous=NORMAL commits without an fsync per send: safe against a process crash
  * (the kernel still has the write), not against power loss.
+ *
+ * Completions are written in batches, one transaction per event-loop turn: a commit costs far more than
+ * the row, and losing the last turn's completions to a crash only redelivers those messages, which
+ * at-least-once delivery allows (handlers are idempotent).
  */
 
 const STATE_QUEUED = 0;
@@ -56,8 +61,15 @@ export class Journal {
   private readonly remove: Database.Statement;
   private readonly removeCompleted: Database.Statement;
   private readonly appendAll: (entries: readonly JournalEntry[]) => void;
+  private readonly completeAll: (done: readonly [seq: number, doneAt: number][]) => void;
+  /** Completions not yet written; flushed on the next turn of the event loop and on close. */
+  private completions: [seq: number, doneAt: number][] = [];
 
-  constructor(readonly path: string) {
+  /** `onCompletionError` hears of a batch of completions that could not be written (they are redelivered after a restart). */
+  constructor(
+    readonly path: string,
+    private readonly onCompletionError: (err: unknown) => void = () => undefined,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     // No busy wait: the only other holder of the lock is another live process, which is an error now.
     this.db = new Database(path, { timeout: 0 });
@@ -98,6 +110,9 @@ export class Journal {
     this.appendAll = this.db.transaction((entries: readonly JournalEntry[]) => {
       for (const e of entries) this.insert.run(e.seq, e.inbox, e.envelope.id, serialize(e.envelope), e.dueAt);
     });
+    this.completeAll = this.db.transaction((done: readonly [number, number][]) => {
+      for (const [seq, doneAt] of done) this.markDone.run(doneAt, seq);
+    });
   }
 
   /**
@@ -136,8 +151,21 @@ export class Journal {
     if (entries.length > 0) this.appendAll(entries);
   }
 
+  /** Marks a message done on the next turn of the event loop (see above). */
   complete(seq: number, doneAt: number): void {
-    this.markDone.run(doneAt, seq);
+    if (this.completions.length === 0) setImmediate(() => this.flushCompletions());
+    this.completions.push([seq, doneAt]);
+  }
+
+  private flushCompletions(): void {
+    const done = this.completions;
+    this.completions = [];
+    if (done.length === 0 || !this.db.open) return;
+    try {
+      this.completeAll(done);
+    } catch (err) {
+      this.onCompletionError(err);
+    }
   }
 
   retry(seq: number, failedAttempts: number, dueAt: number): void {
@@ -157,6 +185,7 @@ export class Journal {
   }
 
   close(): void {
+    this.flushCompletions();
     if (this.db.open) this.db.close();
   }
 }

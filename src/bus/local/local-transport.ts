@@ -103,7 +103,8 @@ export class LocalTransport implements Transport {
     if (!Number.isInteger(this.deadLetterLimit) || this.deadLetterLimit < 0) throw new RangeError(`deadLetterLimit must be an integer >= 0, got ${this.deadLetterLimit}`);
     for (const name of INBOXES) this.inboxes.set(name, new InboxQueues(name, this.partitionCount(name)));
     if (options.journalPath) {
-      this.journal = new Journal(options.journalPath);
+      const path = options.journalPath;
+      this.journal = new Journal(path, (err) => this.options.logger?.error({ err, journal: path }, 'transport journal: failed to mark messages done'));
       try {
         this.recover(this.journal);
       } catch (err) {
@@ -265,7 +266,7 @@ export class LocalTransport implements Transport {
     queues.queued.delete(entry.envelope.id);
     queues.completed.delete(entry.envelope.id);
     queues.completed.set(entry.envelope.id, now);
-    this.journalWrite('mark a message done', () => this.journal?.complete(entry.seq, now));
+    this.journal?.complete(entry.seq, now);
   }
 
   private failed(queues: InboxQueues, partition: Partition, owner: PartitionConsumer, entry: Entry, attempt: number, err: unknown): void {
