@@ -187,7 +187,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
       if (message.type === 'alert.notify') {
         const payload = (message as Envelope<'alert.notify'>).payload;
         await tickets.onNotify(payload);
-        return dispatcher.onNotify(payload, message.ts);
+        return dispatcher.onNotify(payload, message.ts, message.id);
       }
       if (message.type === 'ticket.check') return tickets.onCheck((message as Envelope<'ticket.check'>).payload);
       if (message.type === 'report.daily') return dailyReport.onDue((message as Envelope<'report.daily'>).payload);
