@@ -51,15 +51,23 @@ const quote = (identifier: string) => `"${identifier}"`;
  */
 class GroupCommit {
   private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  // Prepared once: exec() would parse them again for every transaction.
+  private readonly begin: Database.Statement;
+  private readonly end: Database.Statement;
+  private readonly rollback: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.end = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+  }
 
   /** Runs a write statement in the current transaction (opening one); resolves to its result once committed. */
   async write<R>(statement: () => R): Promise<R> {
     // SQLite rolls a transaction back itself after some errors (disk full, I/O): its writes are lost.
     if (this.waiting.length > 0 && !this.db.inTransaction) this.settle(new Error('embedded store: a write failed and SQLite rolled its transaction back'));
     if (this.waiting.length === 0) {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.begin.run();
       setImmediate(() => this.commit());
     }
     let result: R;
@@ -67,7 +75,7 @@ class GroupCommit {
       result = statement();
     } catch (err) {
       // Only this statement failed (SQLite undoes it alone); the others in the transaction stand.
-      if (this.waiting.length === 0 && this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.waiting.length === 0 && this.db.inTransaction) this.rollback.run();
       throw err;
     }
     return new Promise<R>((resolve, reject) => this.waiting.push({ resolve: () => resolve(result), reject }));
@@ -78,9 +86,9 @@ class GroupCommit {
     if (this.waiting.length === 0) return;
     if (!this.db.inTransaction) return this.settle(new Error('embedded store: a write failed and SQLite rolled its transaction back'));
     try {
-      this.db.exec('COMMIT');
+      this.end.run();
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.rollback.run();
       return this.settle(err);
     }
     this.settle();
