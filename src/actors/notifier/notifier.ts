@@ -52,7 +52,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
   }
 
   // --- circuit breaker and rate limit (send-gate.ts) ---
-  const gate = createSendGate({ logger: log, metrics: ctx.metrics, config: ctx.config });
+  const gate = createSendGate({ logger: log, metrics: ctx.metrics, config: ctx.config, store: ctx.store });
 
   /**
    * Holds a send back without spending an attempt: the delivery keeps its status and attempts, and its
@@ -93,7 +93,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
     const result = await send(integration, sending, startedAt);
 
     const now = ctx.clock.now();
-    if (integration) gate.settle(record.receiver, result, now);
+    if (integration) await gate.settle(record.receiver, result, now);
     const { nextAttemptAt: _scheduledFor, ...settled } = sending;
     const fields = { deliveryId: record.id, receiver: record.receiver, target: sending.target, attempt: sending.attempts };
     if (result.ok) {
@@ -191,6 +191,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
   return {
     name: 'notifier',
     async start() {
+      await gate.restore();
       // Left by a crash (kill -9 mid-send): re-send; the receiver drops a duplicate by Idempotency-Key.
       const unsettled = [...(await deliveries.find({ where: { status: 'pending' } })), ...(await deliveries.find({ where: { status: 'sending' } }))];
       if (unsettled.length) log.info({ count: unsettled.length }, 're-attempting deliveries left unsettled');
