@@ -134,7 +134,14 @@ export class LocalTransport implements Transport {
       accepted.push({ seq: this.nextSeq++, inbox, envelope, dueAt, failedAttempts: 0, partition });
     }
     // Durable first: if the journal write fails, nothing is queued and the caller sees the error.
-    this.journal?.append(accepted);
+    // Meanwhile the ids count as queued, so a copy sent in between is a duplicate.
+    for (const entry of accepted) queues.queued.set(entry.envelope.id, entry);
+    try {
+      await this.journal?.append(accepted);
+    } catch (err) {
+      for (const entry of accepted) queues.queued.delete(entry.envelope.id);
+      throw err;
+    }
     const touched = new Set<Partition>();
     for (const entry of accepted) {
       const partition = queues.partitions[entry.partition] as Partition;
