@@ -48,6 +48,8 @@ const quote = (identifier: string) => `"${identifier}"`;
  * a write has it on disk before going on, as with one commit per write. A commit costs several times a
  * row (WAL frames for the table and every index page it touched), so handlers writing concurrently (the
  * partitions of an inbox) pay it once. Reads on this connection also see writes not yet committed.
+ * The write lock is held until the next turn: another process waits for it (busy timeout), but a second
+ * store on the same file in this process would wait on a commit that cannot run, so open one per file.
  */
 class GroupCommit {
   private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
