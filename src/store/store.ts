@@ -124,7 +124,7 @@ export interface StoredModel {
  */
 export interface NotifierStateRecord {
   id: string;
-  kind: 'group' | 'escalation' | 'ticket' | 'report';
+  kind: 'group' | 'escalation' | 'ticket' | 'report' | 'circuit';
   updatedAt: number;
   /** When the workflow next needs attention (epoch ms), if ever. */
   dueAt?: number;

@@ -83,6 +83,29 @@ describe('embedded store specifics', () => {
     await store.close();
   });
 
+  it('commits the writes made together in one transaction, each acknowledged once it is on disk', async () => {
+    const path = join(dir, 'group-commit', 'vigil.db');
+    const store = SqliteStore.open(path);
+    const disk = new Database(path, { readonly: true });
+    const onDisk = () => disk.prepare('SELECT count(*) FROM processed').pluck().get();
+    const writes = [store.processed.put({ id: 'a', at: 1 }), store.processed.insert({ id: 'b', at: 2 }), store.processed.put({ id: 'c', at: Number.NaN })];
+    // Not committed yet, but this connection reads its own writes; the refused record fails alone.
+    expect(onDisk()).toBe(0);
+    expect(await store.processed.count()).toBe(2);
+    expect((await Promise.allSettled(writes)).map((w) => (w.status === 'fulfilled' ? w.value : String(w.reason)))).toEqual([
+      undefined,
+      true,
+      'Error: processed: field "at" is NaN; only finite numbers can be stored',
+    ]);
+    expect(onDisk()).toBe(2);
+    // Closing commits what is still waiting.
+    const last = store.processed.delete('a');
+    await store.close();
+    expect(await last).toBe(true);
+    expect(onDisk()).toBe(1);
+    disk.close();
+  });
+
   it('keeps every acknowledged write when the process is killed with SIGKILL', async () => {
     const path = join(dir, 'killed', 'vigil.db');
     const storeModule = pathToFileURL(fileURLToPath(new URL('../../src/store/embedded/sqlite-store.ts', import.meta.url))).href;

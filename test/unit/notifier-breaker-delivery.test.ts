@@ -58,15 +58,26 @@ async function setup(reply: Reply, yaml: { notifier: string; receiver?: string }
       done();
     },
   });
-  const metrics = createMetrics();
-  const ctx: ActorContext = { bus, store, logger: createLogger('debug', { destination }), metrics, clock, config: () => config };
-  const notifier = createNotifier(ctx, { backoff: { baseMs: 100, capMs: 400 }, random: () => 0.5 });
+  let metrics = createMetrics();
+  const build = () => {
+    const ctx: ActorContext = { bus, store, logger: createLogger('debug', { destination }), metrics, clock, config: () => config };
+    return createNotifier(ctx, { backoff: { baseMs: 100, capMs: 400 }, random: () => 0.5 });
+  };
+  let notifier = build();
   return {
     hook,
     store,
     clock,
     logs,
-    notifier,
+    get notifier() {
+      return notifier;
+    },
+    /** A new process on the same store, bus and clock (the old one is gone, with its memory). */
+    async restart() {
+      metrics = createMetrics();
+      notifier = build();
+      await notifier.start?.();
+    },
     /** The delivery of alert `n`. */
     async delivery(n: number) {
       const all = await store.deliveries.find();
@@ -125,6 +136,29 @@ describe('notifier with a circuit breaker', () => {
     expect(await h.delivery(2)).toMatchObject({ status: 'delivered', attempts: 2 });
     expect(await h.circuitOpen()).toBe(0);
     expect(h.logs.filter((l) => typeof l.to === 'string').map((l) => l.to)).toEqual(['open', 'half_open', 'open', 'half_open', 'closed']);
+  });
+
+  it('keeps a circuit open across a restart until its cool-down ends, and forgets it once closed', async () => {
+    let up = false;
+    const h = await setup(() => ({ status: up ? 200 : 500 }), { notifier: '  circuit_breaker: { failures: 1, cool_down: 30s }' });
+    await h.notifier.handle(notify(1));
+    expect(await h.store.notifierState.find({ where: { kind: 'circuit' } })).toMatchObject([{ receiver: 'ops', openedAt: T0, failures: 1 }]);
+
+    h.clock.t = T0 + COOL_DOWN_MS / 2;
+    up = true;
+    await h.restart();
+    expect(await h.circuitOpen()).toBe(1);
+    // Still cooling down: the new alert is held back (not sent), as is the first one's retry.
+    await h.notifier.handle(notify(2));
+    await h.runUntil(T0 + COOL_DOWN_MS - 1);
+    expect(h.hook.requests).toHaveLength(1);
+    expect(await h.delivery(2)).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: T0 + COOL_DOWN_MS });
+
+    await h.runUntil(T0 + 2 * COOL_DOWN_MS);
+    expect(await h.delivery(1)).toMatchObject({ status: 'delivered' });
+    expect(await h.delivery(2)).toMatchObject({ status: 'delivered' });
+    expect(await h.circuitOpen()).toBe(0);
+    expect(await h.store.notifierState.count({ where: { kind: 'circuit' } })).toBe(0);
   });
 
   it('does not count a permanent refusal (400) as the receiver being down', async () => {

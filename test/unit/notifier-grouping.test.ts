@@ -100,6 +100,9 @@ notifier:
     repeat_interval: 4h
 `;
 
+/** Every change is sent at once, as with no route configured. */
+const AT_ONCE = ROUTED.replace('group_wait: 30s', 'group_wait: 0s').replace('group_interval: 5m', 'group_interval: 0s');
+
 describe('aggregation groups', () => {
   it('group_wait collects the alerts that arrive meanwhile into one notification', async () => {
     const h = harness(ROUTED);
@@ -204,6 +207,44 @@ describe('aggregation groups', () => {
     expect(await h.sent()).toEqual([{ receiver: 'team', alerts: ['a:firing'] }]);
     const [group] = await h.store.notifierState.find({ where: { kind: 'group' } });
     expect(group?.id).toBe(groupId((flush as Envelope<'group.flush'>).payload.groupKey));
+  });
+
+  it('sends a notification once when the process died after writing it but before storing its group', async () => {
+    const h = harness(AT_ONCE);
+    const message = envelope('alert.notify', 'n1', { alert: alert('a'), rule: 'ServerDown' }, 'fp-a', T0);
+    // The first process writes the delivery, then dies as it stores the group (group_wait 0s: never stored before).
+    const dying = Object.create(h.store.notifierState) as Store['notifierState'];
+    dying.put = async () => {
+      throw new Error('killed');
+    };
+    const crashed = harness(AT_ONCE, { ...h.shared, store: Object.assign(Object.create(h.store) as Store, { notifierState: dying }) });
+    await expect(crashed.notifier.handle(message)).rejects.toThrow('killed');
+    expect(await h.store.deliveries.count()).toBe(1);
+
+    // Restarted later, the journal hands the message over again: the same delivery, sent once.
+    h.clock.t = T0 + 5 * SECOND;
+    const after = harness(AT_ONCE, h.shared);
+    await after.notifier.start?.();
+    await after.notifier.handle(message);
+    await after.advance(T0 + 1 * HOUR);
+    expect(await after.sent()).toEqual([{ receiver: 'team', alerts: ['a:firing'] }]);
+    // Its first attempt was counted when it was written (as `sending`), so the crash cut one attempt short.
+    expect((await h.store.deliveries.find()).map((d) => [d.status, d.attempts])).toEqual([['delivered', 2]]);
+    expect(await h.store.notifierState.count({ where: { kind: 'group' } })).toBe(1);
+  });
+
+  it('sends both when one alert of a group resolves and another fires in the same millisecond', async () => {
+    const h = harness(AT_ONCE);
+    await h.notify(alert('a'));
+    h.clock.t = T0 + 1 * MINUTE;
+    // The resolution empties the group (it is deleted); the new alert starts it again at the same due time.
+    await h.notify(alert('a', 'resolved'));
+    await h.notify(alert('b'));
+    expect(await h.sent()).toEqual([
+      { receiver: 'team', alerts: ['a:firing'] },
+      { receiver: 'team', alerts: ['a:resolved'] },
+      { receiver: 'team', alerts: ['b:firing'] },
+    ]);
   });
 
   it('tells the receivers of a group that an alert was acknowledged, and only those', async () => {

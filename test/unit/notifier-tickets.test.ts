@@ -9,6 +9,7 @@ import {
   ticketSystemFromConfig,
   ticketCheckMessageId,
   ticketWorkflowId,
+  TICKET_RETENTION_MS,
   type NewTicket,
   type OnCall,
   type TicketAutomation,
@@ -258,6 +259,32 @@ describe('ticket automation', () => {
     await putAlert(h.store, 'firing', { firedAt: FIRED_AT + 20 * MINUTE });
     await h.runNextCheck();
     expect(h.tracker.issues).toEqual([]);
+  });
+
+  it('removes workflows closed longer than the retention ago when another closes, keeping open and recent ones', async () => {
+    const h = harness();
+    const other = (fingerprint: string, status: AlertPayload['status'] = 'firing'): AlertPayload =>
+      status === 'firing' ? { ...firing, fingerprint } : { ...resolvedAt(h.clock.t), fingerprint };
+    await h.automation.onNotify({ alert: firing, rule: 'HighCPU' });
+    await h.automation.onNotify({ alert: resolvedAt(h.clock.t), rule: 'HighCPU' });
+    await h.automation.onNotify({ alert: other('still-firing'), rule: 'HighCPU' });
+    const closedAt = h.clock.t;
+
+    h.clock.t = closedAt + TICKET_RETENTION_MS;
+    await h.automation.onNotify({ alert: other('recent'), rule: 'HighCPU' });
+    await h.automation.onNotify({ alert: other('recent', 'resolved'), rule: 'HighCPU' });
+    expect(await h.workflow()).toMatchObject({ stage: 'closed' });
+
+    h.clock.t = closedAt + TICKET_RETENTION_MS + 1;
+    await h.automation.onNotify({ alert: other('latest'), rule: 'HighCPU' });
+    await h.automation.onNotify({ alert: other('latest', 'resolved'), rule: 'HighCPU' });
+    expect(await h.workflow()).toBeUndefined();
+    const left = (await h.store.notifierState.find({ where: { kind: 'ticket' } })) as TicketWorkflow[];
+    expect(left.map((w) => [w.fingerprint, w.stage]).sort()).toEqual([
+      ['latest', 'closed'],
+      ['recent', 'closed'],
+      ['still-firing', 'waiting'],
+    ]);
   });
 
   it('comments on the ticket when the alert resolves while it is open', async () => {

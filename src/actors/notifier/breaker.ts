@@ -56,6 +56,17 @@ export class CircuitBreaker {
     if (this.state(now) === 'half_open') this.trialStartedAt = now;
   }
 
+  /**
+   * Opens the circuit as a previous process left it, opened at `openedAt`: the cool-down runs on from
+   * then. Not reported as a change: nothing changed for the receiver.
+   */
+  reopen(openedAt: number, failures: number): void {
+    this.current = 'open';
+    this.openedAt = openedAt;
+    this.consecutiveFailures = failures;
+    this.trialStartedAt = undefined;
+  }
+
   /** The receiver answered (delivered, or refused for good: it is up either way). */
   succeeded(now: number): void {
     this.consecutiveFailures = 0;

@@ -33,6 +33,8 @@ export interface GroupRecord extends NotifierStateRecord {
   createdAt: number;
   /** Due time of the last completed flush: a redelivered copy only finishes what it left undone. */
   lastFlushAt?: number;
+  /** What named the last completed flush's deliveries (groupDeliverySource), to find them again. */
+  lastFlushSource?: string;
   /** First notification that reported firing alerts: escalation starts then. */
   firstNotifiedAt?: number;
   lastNotifiedAt?: number;

@@ -52,7 +52,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
   }
 
   // --- circuit breaker and rate limit (send-gate.ts) ---
-  const gate = createSendGate({ logger: log, metrics: ctx.metrics, config: ctx.config });
+  const gate = createSendGate({ logger: log, metrics: ctx.metrics, config: ctx.config, store: ctx.store });
 
   /**
    * Holds a send back without spending an attempt: the delivery keeps its status and attempts, and its
@@ -67,24 +67,33 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
   }
   // --- end circuit breaker and rate limit ---
 
+  /**
+   * Deliveries this process wrote already marked `sending` (their first attempt admitted and counted) and
+   * has not sent yet: their attempt goes straight to the send, without a second write.
+   */
+  const claimed = new Set<string>();
+
   async function attempt(record: DeliveryRecord): Promise<void> {
     const integration = integrations().get(record.receiver);
     const startedAt = ctx.clock.now();
-    const deferral = integration && gate.admit(record.receiver, record.id, startedAt);
-    if (deferral) return defer(record, deferral, startedAt);
-    const sending: DeliveryRecord = {
-      ...record,
-      status: 'sending',
-      attempts: record.attempts + 1,
-      updatedAt: startedAt,
-      channel: integration?.channel ?? record.channel,
-      target: integration?.target ?? record.target,
-    };
-    await deliveries.put(sending);
+    let sending = record;
+    if (!claimed.delete(record.id)) {
+      const deferral = integration && gate.admit(record.receiver, record.id, startedAt);
+      if (deferral) return defer(record, deferral, startedAt);
+      sending = {
+        ...record,
+        status: 'sending',
+        attempts: record.attempts + 1,
+        updatedAt: startedAt,
+        channel: integration?.channel ?? record.channel,
+        target: integration?.target ?? record.target,
+      };
+      await deliveries.put(sending);
+    }
     const result = await send(integration, sending, startedAt);
 
     const now = ctx.clock.now();
-    if (integration) gate.settle(record.receiver, result, now);
+    if (integration) await gate.settle(record.receiver, result, now);
     const { nextAttemptAt: _scheduledFor, ...settled } = sending;
     const fields = { deliveryId: record.id, receiver: record.receiver, target: sending.target, attempt: sending.attempts };
     if (result.ok) {
@@ -114,22 +123,34 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
     if (record.status === 'failed' && record.nextAttemptAt !== undefined) return scheduleRetry(ctx, record.id, record.nextAttemptAt);
   }
 
-  /** Stores a pending delivery unless it exists (a redelivery); returns the record as stored. */
+  /**
+   * Stores a delivery unless it exists (a redelivery); returns the record as stored. One its receiver may
+   * be sent to now is stored as `sending`, its first attempt counted, and claimed for `attempt`: one write
+   * instead of `pending` then `sending`, and the outbox still holds it before it is sent.
+   */
   async function write(source: string, notification: Notification): Promise<DeliveryRecord> {
     const now = ctx.clock.now();
     const integration = integrations().get(notification.receiver);
+    const id = deliveryId(source, notification.receiver);
+    // Looked up first so a redelivery does not take a send slot (or the half-open trial) it won't use.
+    const existing = await deliveries.get(id);
+    if (existing) return existing;
+    const admitted = integration !== undefined && gate.admit(notification.receiver, id, now) === undefined;
     const record: DeliveryRecord = {
-      id: deliveryId(source, notification.receiver),
+      id,
       receiver: notification.receiver,
       channel: integration?.channel ?? '',
       target: integration?.target ?? '',
-      status: 'pending',
+      status: admitted ? 'sending' : 'pending',
       payload: notification,
-      attempts: 0,
+      attempts: admitted ? 1 : 0,
       createdAt: now,
       updatedAt: now,
     };
-    if (await deliveries.insert(record)) return record;
+    if (await deliveries.insert(record)) {
+      if (admitted) claimed.add(id);
+      return record;
+    }
     return (await deliveries.get(record.id)) ?? record;
   }
 
@@ -170,6 +191,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
   return {
     name: 'notifier',
     async start() {
+      await gate.restore();
       // Left by a crash (kill -9 mid-send): re-send; the receiver drops a duplicate by Idempotency-Key.
       const unsettled = [...(await deliveries.find({ where: { status: 'pending' } })), ...(await deliveries.find({ where: { status: 'sending' } }))];
       if (unsettled.length) log.info({ count: unsettled.length }, 're-attempting deliveries left unsettled');
@@ -187,7 +209,7 @@ export function createNotifier(ctx: ActorContext, options: NotifierOptions = {})
       if (message.type === 'alert.notify') {
         const payload = (message as Envelope<'alert.notify'>).payload;
         await tickets.onNotify(payload);
-        return dispatcher.onNotify(payload, message.ts);
+        return dispatcher.onNotify(payload, message.ts, message.id);
       }
       if (message.type === 'ticket.check') return tickets.onCheck((message as Envelope<'ticket.check'>).payload);
       if (message.type === 'report.daily') return dailyReport.onDue((message as Envelope<'report.daily'>).payload);

@@ -130,6 +130,9 @@ type TicketsConfig = NonNullable<ReturnType<TicketAutomationDeps['config']>['not
 /** Alert states a ticket stays open for. */
 const UNRESOLVED_STATES: ReadonlySet<string> = new Set(['firing', 'acknowledged']);
 
+/** Closed workflows kept for the record before they are removed (as daily report records are). */
+export const TICKET_RETENTION_MS = 30 * 86_400_000;
+
 /** Jira refuses longer summaries. */
 const MAX_SUMMARY = 255;
 
@@ -182,8 +185,18 @@ export function createTicketAutomation(deps: TicketAutomationDeps): TicketAutoma
   async function close(workflow: TicketWorkflow, reason: string, comment: string): Promise<void> {
     const key = await issueKeyOf(workflow);
     if (key !== undefined && workflow.receiver) await deps.tickets.comment(workflow.receiver, key, comment);
-    await save(workflow, { stage: 'closed', closedAt: deps.clock.now(), closeReason: reason, ...(key === undefined ? {} : { issueKey: key }) });
+    const now = deps.clock.now();
+    await save(workflow, { stage: 'closed', closedAt: now, closeReason: reason, ...(key === undefined ? {} : { issueKey: key }) });
     log.info({ ticketId: workflow.id, issueKey: key, reason }, 'ticket workflow closed');
+    await pruneClosed(now);
+  }
+
+  /** Removes workflows closed longer than the retention ago (stage is not indexed: old ones are read and filtered). */
+  async function pruneClosed(now: number): Promise<void> {
+    const old = (await workflows.find({ where: { kind: 'ticket' }, range: { field: 'updatedAt', to: now - TICKET_RETENTION_MS - 1 } })) as TicketWorkflow[];
+    const closed = old.filter((w) => w.stage === 'closed');
+    for (const workflow of closed) await workflows.delete(workflow.id);
+    if (closed.length) log.debug({ count: closed.length }, 'closed ticket workflows past their retention removed');
   }
 
   function describe(workflow: TicketWorkflow, alert: AlertRecord, now: number, sla: string): { summary: string; description: string } {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate } from 'node:timers';
 import { deserialize, serialize } from 'node:v8';
 import Database from 'better-sqlite3';
 import type { Envelope } from '../messages.js';
@@ -9,6 +10,11 @@ import type { Envelope } from '../messages.js';
  * only after its handler succeeded, so queued, delayed and retrying messages survive kill -9.
  * WAL with synchronous=NORMAL commits without an fsync per send: safe against a process crash
  * (the kernel still has the write), not against power loss.
+ *
+ * Sends and completions are group-committed: those of one event-loop turn share one transaction,
+ * committed on the next turn, because a commit costs far more than a row. A send resolves only once
+ * committed; losing the last turn's completions to a crash only redelivers those messages, which
+ * at-least-once delivery allows (handlers are idempotent).
  */
 
 const STATE_QUEUED = 0;
@@ -43,6 +49,12 @@ interface Row {
   done_at: number | null;
 }
 
+interface PendingSend {
+  rows: [entry: JournalEntry, body: Buffer][];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export class JournalInUseError extends Error {
   override name = 'JournalInUseError';
 }
@@ -55,9 +67,16 @@ export class Journal {
   private readonly markDead: Database.Statement;
   private readonly remove: Database.Statement;
   private readonly removeCompleted: Database.Statement;
-  private readonly appendAll: (entries: readonly JournalEntry[]) => void;
+  private readonly writeAll: (sends: readonly PendingSend[], done: readonly [seq: number, doneAt: number][]) => void;
+  /** Sends and completions not yet written; committed on the next turn of the event loop, or on close. */
+  private sends: PendingSend[] = [];
+  private completions: [seq: number, doneAt: number][] = [];
 
-  constructor(readonly path: string) {
+  /** `onCompletionError` hears of a batch of completions that could not be written (they are redelivered after a restart). */
+  constructor(
+    readonly path: string,
+    private readonly onCompletionError: (err: unknown) => void = () => undefined,
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     // No busy wait: the only other holder of the lock is another live process, which is an error now.
     this.db = new Database(path, { timeout: 0 });
@@ -95,8 +114,9 @@ export class Journal {
     this.markDead = this.db.prepare(`UPDATE messages SET state = ${STATE_DEAD}, attempts = ?, done_at = ?, error = ? WHERE seq = ?`);
     this.remove = this.db.prepare('DELETE FROM messages WHERE seq = ?');
     this.removeCompleted = this.db.prepare(`DELETE FROM messages WHERE state = ${STATE_DONE} AND done_at < ?`);
-    this.appendAll = this.db.transaction((entries: readonly JournalEntry[]) => {
-      for (const e of entries) this.insert.run(e.seq, e.inbox, e.envelope.id, serialize(e.envelope), e.dueAt);
+    this.writeAll = this.db.transaction((sends: readonly PendingSend[], done: readonly [number, number][]) => {
+      for (const send of sends) for (const [e, body] of send.rows) this.insert.run(e.seq, e.inbox, e.envelope.id, body, e.dueAt);
+      for (const [seq, doneAt] of done) this.markDone.run(doneAt, seq);
     });
   }
 
@@ -131,13 +151,40 @@ export class Journal {
     return { queued: decode(select(STATE_QUEUED, 'seq')), completed, dead: decode(select(STATE_DEAD, 'done_at, seq')), nextSeq: maxSeq + 1 };
   }
 
-  /** One transaction for the whole batch: all of it is durable, or none. */
-  append(entries: readonly JournalEntry[]): void {
-    if (entries.length > 0) this.appendAll(entries);
+  /** Resolves once the whole batch is durable; if that fails, none of it is. A message that cannot be serialized throws at once. */
+  append(entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    const rows = entries.map((e): [JournalEntry, Buffer] => [e, serialize(e.envelope)]);
+    return new Promise((resolve, reject) => {
+      this.schedule();
+      this.sends.push({ rows, resolve, reject });
+    });
   }
 
+  /** Marks a message done on the next turn of the event loop (see above). */
   complete(seq: number, doneAt: number): void {
-    this.markDone.run(doneAt, seq);
+    this.schedule();
+    this.completions.push([seq, doneAt]);
+  }
+
+  private schedule(): void {
+    if (this.sends.length === 0 && this.completions.length === 0) setImmediate(() => this.commit());
+  }
+
+  private commit(): void {
+    const { sends, completions } = this;
+    this.sends = [];
+    this.completions = [];
+    if (sends.length === 0 && completions.length === 0) return;
+    try {
+      if (!this.db.open) throw new Error(`transport journal ${this.path} is closed`);
+      this.writeAll(sends, completions);
+    } catch (err) {
+      for (const send of sends) send.reject(err);
+      if (completions.length) this.onCompletionError(err);
+      return;
+    }
+    for (const send of sends) send.resolve();
   }
 
   retry(seq: number, failedAttempts: number, dueAt: number): void {
@@ -157,6 +204,7 @@ export class Journal {
   }
 
   close(): void {
+    this.commit();
     if (this.db.open) this.db.close();
   }
 }

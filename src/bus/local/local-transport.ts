@@ -103,7 +103,8 @@ export class LocalTransport implements Transport {
     if (!Number.isInteger(this.deadLetterLimit) || this.deadLetterLimit < 0) throw new RangeError(`deadLetterLimit must be an integer >= 0, got ${this.deadLetterLimit}`);
     for (const name of INBOXES) this.inboxes.set(name, new InboxQueues(name, this.partitionCount(name)));
     if (options.journalPath) {
-      this.journal = new Journal(options.journalPath);
+      const path = options.journalPath;
+      this.journal = new Journal(path, (err) => this.options.logger?.error({ err, journal: path }, 'transport journal: failed to mark messages done'));
       try {
         this.recover(this.journal);
       } catch (err) {
@@ -133,7 +134,14 @@ export class LocalTransport implements Transport {
       accepted.push({ seq: this.nextSeq++, inbox, envelope, dueAt, failedAttempts: 0, partition });
     }
     // Durable first: if the journal write fails, nothing is queued and the caller sees the error.
-    this.journal?.append(accepted);
+    // Meanwhile the ids count as queued, so a copy sent in between is a duplicate.
+    for (const entry of accepted) queues.queued.set(entry.envelope.id, entry);
+    try {
+      await this.journal?.append(accepted);
+    } catch (err) {
+      for (const entry of accepted) queues.queued.delete(entry.envelope.id);
+      throw err;
+    }
     const touched = new Set<Partition>();
     for (const entry of accepted) {
       const partition = queues.partitions[entry.partition] as Partition;
@@ -265,7 +273,7 @@ export class LocalTransport implements Transport {
     queues.queued.delete(entry.envelope.id);
     queues.completed.delete(entry.envelope.id);
     queues.completed.set(entry.envelope.id, now);
-    this.journalWrite('mark a message done', () => this.journal?.complete(entry.seq, now));
+    this.journal?.complete(entry.seq, now);
   }
 
   private failed(queues: InboxQueues, partition: Partition, owner: PartitionConsumer, entry: Entry, attempt: number, err: unknown): void {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate } from 'node:timers';
 import Database from 'better-sqlite3';
 import {
   INDEXES,
@@ -28,6 +29,7 @@ import {
  * The embedded store: one SQLite file (better-sqlite3), one table per collection holding each record as
  * JSON, with an expression index per INDEXES field. WAL with synchronous=NORMAL: a committed write
  * survives the process being killed (not necessarily a power cut). Work is synchronous underneath.
+ * Writes are group-committed (GroupCommit below).
  */
 
 /** Bump when the table layout changes, and add the step from the previous version to `migrate`. */
@@ -42,6 +44,70 @@ const TEXT_TYPES = ['text', 'text'];
 const quote = (identifier: string) => `"${identifier}"`;
 
 /**
+ * Group commit: the writes made in one turn of the event loop share one transaction, committed on the
+ * next turn, and each write's promise settles only once its transaction has committed, so whoever awaits
+ * a write has it on disk before going on, as with one commit per write. A commit costs several times a
+ * row (WAL frames for the table and every index page it touched), so handlers writing concurrently (the
+ * partitions of an inbox) pay it once. Reads on this connection also see writes not yet committed.
+ * The write lock is held until the next turn: another process waits for it (busy timeout), but a second
+ * store on the same file in this process would wait on a commit that cannot run, so open one per file.
+ */
+class GroupCommit {
+  private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  // Prepared once: exec() would parse them again for every transaction.
+  private readonly begin: Database.Statement;
+  private readonly end: Database.Statement;
+  private readonly rollback: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.end = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+  }
+
+  /** Runs a write statement in the current transaction (opening one); resolves to its result once committed. */
+  async write<R>(statement: () => R): Promise<R> {
+    // SQLite rolls a transaction back itself after some errors (disk full, I/O): its writes are lost.
+    if (this.waiting.length > 0 && !this.db.inTransaction) this.settle(new Error('embedded store: a write failed and SQLite rolled its transaction back'));
+    if (this.waiting.length === 0) {
+      this.begin.run();
+      setImmediate(() => this.commit());
+    }
+    let result: R;
+    try {
+      result = statement();
+    } catch (err) {
+      // Only this statement failed (SQLite undoes it alone); the others in the transaction stand.
+      if (this.waiting.length === 0 && this.db.inTransaction) this.rollback.run();
+      throw err;
+    }
+    return new Promise<R>((resolve, reject) => this.waiting.push({ resolve: () => resolve(result), reject }));
+  }
+
+  /** Commits what is waiting now (the store is closing, or the turn has come). */
+  commit(): void {
+    if (this.waiting.length === 0) return;
+    if (!this.db.inTransaction) return this.settle(new Error('embedded store: a write failed and SQLite rolled its transaction back'));
+    try {
+      this.end.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.rollback.run();
+      return this.settle(err);
+    }
+    this.settle();
+  }
+
+  private settle(err?: unknown): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) {
+      if (err === undefined) w.resolve();
+      else w.reject(err);
+    }
+  }
+}
+
+/**
  * One table whose `column` holds JSON: builds the SQL for queries on the collection's indexed fields
  * (values always bound as parameters; field names come only from INDEXES) and caches prepared statements.
  */
@@ -53,6 +119,7 @@ class SqliteTable {
     private readonly db: Database.Database,
     readonly collection: CollectionName,
     private readonly column: 'doc' | 'meta',
+    readonly commits: GroupCommit,
   ) {
     this.table = quote(collection);
   }
@@ -119,18 +186,23 @@ class SqliteTable {
     return this.statement(`SELECT count(*) FROM ${this.table}${sql}`).pluck().get(...params) as number;
   }
 
-  deleteMany<T>(query: Query<T>): number {
+  deleteMany<T>(query: Query<T>): Promise<number> {
     const { sql, params } = this.filter(checkQuery(this.collection, query, true));
-    return this.statement(`DELETE FROM ${this.table}${sql}`).run(...params).changes;
+    return this.commits.write(() => this.statement(`DELETE FROM ${this.table}${sql}`).run(...params).changes);
   }
 
-  delete(id: string): boolean {
-    return this.statement(`DELETE FROM ${this.table} WHERE id = ?`).run(id).changes === 1;
+  delete(id: string): Promise<boolean> {
+    return this.commits.write(() => this.statement(`DELETE FROM ${this.table} WHERE id = ?`).run(id).changes === 1);
   }
 }
 
-/** JSON keeps no NaN or Infinity (it would silently write null), so refuse them. */
+/**
+ * JSON keeps no NaN or Infinity (it would silently write null), so refuse them. Only text with a null in
+ * it can hide one, so only that is stringified again with the (much slower) checking replacer.
+ */
 function toJson(collection: CollectionName, value: unknown): string {
+  const json = JSON.stringify(value);
+  if (!json.includes('null')) return json;
   return JSON.stringify(value, (key, v: unknown) => {
     if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${collection}: field "${key}" is ${v}; only finite numbers can be stored`);
     return v;
@@ -147,18 +219,16 @@ class SqliteCollection<T extends { id: string }> implements Collection<T> {
 
   async put(doc: T): Promise<void> {
     checkRecord(this.table.collection, doc);
-    this.table
-      .statement(`INSERT INTO ${quote(this.table.collection)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`)
-      .run(doc.id, toJson(this.table.collection, doc));
+    const json = toJson(this.table.collection, doc);
+    const upsert = this.table.statement(`INSERT INTO ${quote(this.table.collection)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`);
+    await this.table.commits.write(() => upsert.run(doc.id, json));
   }
 
   async insert(doc: T): Promise<boolean> {
     checkRecord(this.table.collection, doc);
-    return (
-      this.table
-        .statement(`INSERT INTO ${quote(this.table.collection)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`)
-        .run(doc.id, toJson(this.table.collection, doc)).changes === 1
-    );
+    const json = toJson(this.table.collection, doc);
+    const insert = this.table.statement(`INSERT INTO ${quote(this.table.collection)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`);
+    return this.table.commits.write(() => insert.run(doc.id, json).changes === 1);
   }
 
   async find(query?: Query<T>): Promise<T[]> {
@@ -185,9 +255,9 @@ class SqliteModelStore implements ModelStore {
   async save(meta: ModelRecord, weights: Buffer): Promise<void> {
     checkRecord('models', meta);
     if (!Buffer.isBuffer(weights)) throw new Error(`models: weights of ${meta.id} must be a Buffer`);
-    this.table
-      .statement('INSERT INTO models (id, meta, weights) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET meta = excluded.meta, weights = excluded.weights')
-      .run(meta.id, toJson('models', meta), weights);
+    const json = toJson('models', meta);
+    const upsert = this.table.statement('INSERT INTO models (id, meta, weights) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET meta = excluded.meta, weights = excluded.weights');
+    await this.table.commits.write(() => upsert.run(meta.id, json, weights));
   }
 
   async load(id: string): Promise<StoredModel | undefined> {
@@ -219,6 +289,7 @@ export class SqliteStore implements Store {
 
   private constructor(
     private readonly db: Database.Database,
+    private readonly commits: GroupCommit,
     tables: Record<CollectionName, SqliteTable>,
   ) {
     this.alerts = new SqliteCollection(tables.alerts);
@@ -246,8 +317,9 @@ export class SqliteStore implements Store {
       throw new Error(`embedded store: cannot open ${path}: ${(err as Error).message}`, { cause: err });
     }
     try {
-      const tables = db.transaction(() => migrate(db, path))();
-      return new SqliteStore(db, tables);
+      const commits = new GroupCommit(db);
+      const tables = db.transaction(() => migrate(db, path, commits))();
+      return new SqliteStore(db, commits, tables);
     } catch (err) {
       db.close();
       throw err;
@@ -260,12 +332,14 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.commits.commit();
+    this.db.close();
   }
 }
 
 /** Brings the file to SCHEMA_VERSION; tables and indexes follow INDEXES on every open, idempotently. */
-function migrate(db: Database.Database, path: string): Record<CollectionName, SqliteTable> {
+function migrate(db: Database.Database, path: string, commits: GroupCommit): Record<CollectionName, SqliteTable> {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const current = (db.prepare('SELECT max(version) FROM schema_version').pluck().get() as number | null) ?? 0;
   if (current > SCHEMA_VERSION) {
@@ -279,7 +353,7 @@ function migrate(db: Database.Database, path: string): Record<CollectionName, Sq
         ? 'CREATE TABLE IF NOT EXISTS models (id TEXT PRIMARY KEY, meta TEXT NOT NULL, weights BLOB NOT NULL)'
         : `CREATE TABLE IF NOT EXISTS ${quote(collection)} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)`,
     );
-    tables[collection] = new SqliteTable(db, collection, isModels ? 'meta' : 'doc');
+    tables[collection] = new SqliteTable(db, collection, isModels ? 'meta' : 'doc', commits);
     tables[collection].syncIndexes();
   }
   if (current < SCHEMA_VERSION) {

@@ -31,7 +31,8 @@ export interface DispatcherDeps extends Pick<ActorContext, 'store' | 'bus' | 'cl
 }
 
 export interface Dispatcher {
-  onNotify(payload: MessagePayloads['alert.notify'], raisedAt: number): Promise<void>;
+  /** `messageId` names a flush the message makes due at once (see createDispatcher). */
+  onNotify(payload: MessagePayloads['alert.notify'], raisedAt: number, messageId: string): Promise<void>;
   onFlush(payload: MessagePayloads['group.flush']): Promise<void>;
   onAcknowledged(payload: MessagePayloads['alert.acknowledged']): Promise<void>;
   /** Re-publishes every stored group's next flush (a crash may have lost it); duplicates are dropped by id. */
@@ -42,11 +43,14 @@ export interface Dispatcher {
  * Routes alerts into aggregation groups and flushes them into the outbox (Alertmanager's dispatcher).
  * A group lives in store.notifierState (kind 'group'); its timer is a delayed `group.flush` named after
  * the group and due time, so a restart resumes it and a stale or repeated timer does nothing twice.
- * A flush due now (group_wait 0s) runs at once instead of through the bus.
+ * A flush a message makes due now (group_wait 0s, or a change after group_interval has passed) runs at
+ * once instead of through the bus, and its deliveries are named after that message rather than the due
+ * time: its due time is then never stored before the flush, so the group is written once per message.
  *
  * Order within a flush: deliveries are written, escalation started, the group stored, its next timer
  * published, and only then are the deliveries sent. A crash before the group is stored repeats the flush
- * (same delivery ids, nothing twice); after it, a redelivered flush only settles those deliveries.
+ * when its message or timer comes again (same delivery ids, nothing twice); after it, a redelivered
+ * message or timer only settles those deliveries.
  */
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const log = deps.logger.child({ component: 'dispatcher' });
@@ -93,13 +97,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   /** The deliveries a completed flush wrote (those that exist), to send or finish. */
-  async function deliveriesOf(group: GroupRecord, due: number): Promise<DeliveryRecord[]> {
-    const source = groupDeliverySource(group.id, due);
+  async function deliveriesOf(group: GroupRecord, source: string): Promise<DeliveryRecord[]> {
     const found = await Promise.all(liveRoute(group).receivers.map((r) => deps.store.deliveries.get(deliveryId(source, r))));
     return found.filter((d): d is DeliveryRecord => d !== undefined);
   }
 
-  async function flush(group: GroupRecord, due: number): Promise<void> {
+  /** `occasion` names the flush's deliveries: its due time, or the message that made it due at once. */
+  async function flush(group: GroupRecord, due: number, occasion: number | string = due): Promise<void> {
     const route = liveRoute(group);
     const config = deps.config();
     const applies = routeApplies(route, group, config.notifier.time_intervals, due);
@@ -114,11 +118,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     // call; writing it here as well would page the same receiver twice.
     const escalation = plan.firstFiring && route.escalation && deps.escalations && notifications[0] ? route.escalation : undefined;
     const direct = escalation ? [] : notifications;
-    const written = await Promise.all(direct.map((n) => deps.outbox.write(groupDeliverySource(group.id, due), n)));
+    const source = groupDeliverySource(group.id, occasion);
+    const written = await Promise.all(direct.map((n) => deps.outbox.write(source, n)));
     if (escalation && notifications[0]) await deps.escalations?.start(group.groupKey, escalation, notifications[0]);
     if (plan.next) {
-      await groups.put(plan.next);
-      await publishFlush(plan.next);
+      const next: GroupRecord = { ...plan.next, lastFlushSource: source };
+      await groups.put(next);
+      await publishFlush(next);
     } else {
       if (route.escalation && group.firstNotifiedAt !== undefined) await deps.escalations?.resolve(group.groupKey);
       await groups.delete(group.id);
@@ -129,11 +135,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   /** After a redelivery: the next timer and the last flush's sends may have been cut short by a crash. */
   async function finish(group: GroupRecord): Promise<void> {
     await publishFlush(group);
-    if (group.lastFlushAt !== undefined) await Promise.all((await deliveriesOf(group, group.lastFlushAt)).map((d) => deps.outbox.settle(d)));
+    if (group.lastFlushSource !== undefined) await Promise.all((await deliveriesOf(group, group.lastFlushSource)).map((d) => deps.outbox.settle(d)));
   }
 
   return {
-    async onNotify({ alert, rule, receiver }, raisedAt) {
+    async onNotify({ alert, rule, receiver }, raisedAt, messageId) {
       const routes = receiver !== undefined ? [explicitRoute(receiver)] : matchRoutes(tree(), alert.labels).map(routeSettings);
       for (const route of routes) {
         const { groupKey, groupLabels } = groupOf(route, alert.labels);
@@ -146,10 +152,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
             return;
           }
           const { group, changed } = result;
-          if (changed) await groups.put(group);
+          // Due at once because of this message: the flush stores the group (a redelivery recomputes it).
+          if (changed && group.dueAt <= now) return flush(group, group.dueAt, `notify-${messageId}`);
           if (group.dueAt <= now) return flush(group, group.dueAt);
-          if (changed) return publishFlush(group);
-          return finish(group);
+          if (!changed) return finish(group);
+          await groups.put(group);
+          return publishFlush(group);
         });
       }
     },
