@@ -4,7 +4,7 @@
  * anomaly likelihood, combined, then quieted for a while after an alert (NAB rewards only the first
  * detection of an anomaly; repeats are false positives for an operator too).
  */
-import { createPipeline, restorePipeline, DETECTOR_NAMES, type DetectorName, type DetectorOptions } from './pipeline.js';
+import { createPipeline, restorePipeline, type DetectorName, type DetectorOptions } from './pipeline.js';
 
 export { DETECTOR_NAMES, DEFAULT_THRESHOLD, type DetectorName, type DetectorOptions } from './pipeline.js';
 
