@@ -32,7 +32,7 @@ export function parseSeriesCsv(text: string, source = 'input'): SeriesRow[] {
     try {
       t = parseTimestamp(r.timestamp);
     } catch (err) {
-      throw new Error(`${source}:${line}: ${(err as Error).message}`);
+      throw new Error(`${source}:${line}: ${(err as Error).message}`, { cause: err });
     }
     return { timestamp: r.timestamp, t, value };
   });
