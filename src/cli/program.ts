@@ -4,6 +4,7 @@ import { deliveriesCommand } from './deliveries.js';
 import { oncallCommand } from './oncall.js';
 import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
+import { scoreCommand } from './score.js';
 import { validateCommand } from './validate.js';
 
 export function createProgram(): Command {
@@ -11,6 +12,6 @@ export function createProgram(): Command {
     .description('Vigil: watches metrics, learns normal, warns before things break, pages the right person.')
     .version('0.1.0')
     .showHelpAfterError();
-  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand()]) program.addCommand(command);
+  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand(), scoreCommand()]) program.addCommand(command);
   return program;
 }

@@ -15,7 +15,7 @@ export interface LikelihoodParams {
   minVariance: number;
 }
 
-export const LIKELIHOOD_DEFAULTS: LikelihoodParams = { shortWindow: 10, horizon: 8640, learning: 150, minVariance: 1e-4 };
+export const LIKELIHOOD_DEFAULTS: LikelihoodParams = { shortWindow: 1, horizon: 8640, learning: 150, minVariance: 1e-4 };
 
 export interface LikelihoodState {
   recent: number[];
@@ -23,8 +23,6 @@ export interface LikelihoodState {
   mean: number;
   variance: number;
 }
-
-const LOG_FLOOR = Math.log(1e-10);
 
 export class AnomalyLikelihood {
   readonly p: LikelihoodParams;
@@ -60,11 +58,20 @@ export class AnomalyLikelihood {
   }
 }
 
-/** log(upper Gaussian tail + 1e-10) / log(1e-10): 0 for an ordinary value, 1 for an impossible one. */
+/**
+ * Maps a z-score to x/(x+5) where x = -log10 of its upper Gaussian tail: 0 for an ordinary value, 0.5
+ * for a tail of 1e-5, approaching 1 without saturating, so extreme points still rank above merely rare ones.
+ */
 export function logTail(z: number): number {
   if (z <= 0) return 0;
-  const tail = 0.5 * erfc(z / Math.SQRT2);
-  return Math.min(1, Math.max(0, Math.log(tail + 1e-10) / LOG_FLOOR));
+  const x = -log10UpperTail(z);
+  return x / (x + 5);
+}
+
+/** log10 of the upper Gaussian tail Q(z), with the asymptotic series where erfc underflows. */
+function log10UpperTail(z: number): number {
+  if (z < 8) return Math.log10(0.5 * erfc(z / Math.SQRT2));
+  return (-z * z / 2 - Math.log(z * Math.sqrt(2 * Math.PI)) + Math.log(1 - 1 / (z * z))) / Math.LN10;
 }
 
 /** Complementary error function (Numerical Recipes erfcc, relative error < 1.2e-7). */

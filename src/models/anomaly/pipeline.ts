@@ -5,6 +5,7 @@
 import type { DetectorState, PointScore, StreamingDetector } from './detector.js';
 import type { FamilyState, ScoringFamily } from './family.js';
 import { AnomalyLikelihood, type LikelihoodParams, type LikelihoodState } from './likelihood.js';
+import { ForestFamily } from './iforest.js';
 import { RobustFamily } from './robust.js';
 
 /** Score at or above which a point is an anomaly (a Gaussian tail of 1e-5 on the likelihood scale). */
@@ -12,13 +13,15 @@ export const DEFAULT_THRESHOLD = 0.5;
 
 const FAMILIES = {
   robust: { create: (params: Record<string, unknown>) => new RobustFamily(params), restore: RobustFamily.restore },
+  iforest: { create: (params: Record<string, unknown>) => new ForestFamily(params), restore: ForestFamily.restore },
 } satisfies Record<string, { create(params: Record<string, unknown>): ScoringFamily; restore(state: FamilyState): ScoringFamily }>;
 
 export type FamilyName = keyof typeof FAMILIES;
 
 const PRESETS = {
-  ensemble: ['robust'],
+  ensemble: ['robust', 'iforest'],
   robust: ['robust'],
+  iforest: ['iforest'],
 } satisfies Record<string, FamilyName[]>;
 
 export type DetectorName = keyof typeof PRESETS;
@@ -32,6 +35,8 @@ export interface DetectorOptions {
   threshold?: number;
   /** Points after an alert during which the score is held at 0. */
   quietPoints?: number;
+  /** How family scores combine: their mean (agreement) or their max (any family). */
+  combine?: 'mean' | 'max';
 }
 
 interface PipelineParams {
@@ -40,6 +45,7 @@ interface PipelineParams {
   likelihood: Partial<LikelihoodParams>;
   threshold: number;
   quietPoints: number;
+  combine: 'mean' | 'max';
 }
 
 interface PipelineState {
@@ -52,7 +58,7 @@ interface PipelineState {
 }
 
 const VERSION = 1;
-const DEFAULT_QUIET_POINTS = 0;
+const DEFAULT_QUIET_POINTS = 100;
 
 class Pipeline implements StreamingDetector {
   private points: number;
@@ -86,7 +92,7 @@ class Pipeline implements StreamingDetector {
       const { raw, expected: e } = family.observe(t, value);
       const score = (this.likelihoods[i] as AnomalyLikelihood).update(raw);
       detectors[family.name] = score;
-      combined = Math.max(combined, score);
+      combined = this.params.combine === 'max' ? Math.max(combined, score) : combined + score / this.families.length;
       expected ??= e;
     });
     if (this.quietLeft > 0) {
@@ -120,6 +126,7 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
     likelihood: options.likelihood ?? {},
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
     quietPoints: options.quietPoints ?? DEFAULT_QUIET_POINTS,
+    combine: options.combine ?? 'mean',
   };
   const families = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
   return new Pipeline(name, params, families, families.map(() => new AnomalyLikelihood(params.likelihood)));

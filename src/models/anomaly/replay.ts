@@ -10,6 +10,8 @@ export interface SeriesRow {
   timestamp: string;
   t: number;
   value: number;
+  /** The value text as read, written back unchanged. */
+  valueText: string;
 }
 
 /** Parses NAB-style timestamps ("2014-07-01 00:00:00", read as UTC), ISO 8601, or epoch seconds. */
@@ -34,7 +36,7 @@ export function parseSeriesCsv(text: string, source = 'input'): SeriesRow[] {
     } catch (err) {
       throw new Error(`${source}:${line}: ${(err as Error).message}`, { cause: err });
     }
-    return { timestamp: r.timestamp, t, value };
+    return { timestamp: r.timestamp, t, value, valueText: r.value };
   });
 }
 
@@ -65,6 +67,6 @@ export async function scoreSeries(rows: SeriesRow[], options: ReplayOptions = {}
 
 export function formatScoresCsv(rows: SeriesRow[], scores: number[]): string {
   const lines = ['timestamp,value,anomaly_score'];
-  rows.forEach((r, i) => lines.push(`${r.timestamp},${r.value},${scores[i]}`));
+  rows.forEach((r, i) => lines.push(`${r.timestamp},${r.valueText},${scores[i]}`));
   return `${lines.join('\n')}\n`;
 }

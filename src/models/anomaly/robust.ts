@@ -15,9 +15,11 @@ export interface RobustParams {
   maxPeriod: number;
   /** Points before the first non-zero score. */
   warmup: number;
+  /** Robust z at which the raw score saturates at 1. */
+  zMax: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxPeriod: 1440, warmup: 16 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxPeriod: 1440, warmup: 16, zMax: 100 };
 
 const DAY_MS = 86_400_000;
 const MAD_TO_SIGMA = 1.4826;
@@ -92,7 +94,7 @@ export class RobustFamily implements ScoringFamily {
 
     const z = s.points <= this.p.warmup ? 0 : chosen.z;
     const center = chosen.center + offset;
-    return { raw: z / (z + 3), expected: { value: center, lower: center - 3 * chosen.sigma, upper: center + 3 * chosen.sigma } };
+    return { raw: (this.p as any).log ? Math.min(1, Math.log1p(z) / Math.log1p(this.p.zMax)) : Math.min(1, z / this.p.zMax), expected: { value: center, lower: center - 3 * chosen.sigma, upper: center + 3 * chosen.sigma } };
   }
 
   save(): FamilyState {
