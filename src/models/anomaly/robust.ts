@@ -94,7 +94,7 @@ export class RobustFamily implements ScoringFamily {
 
     const z = s.points <= this.p.warmup ? 0 : chosen.z;
     const center = chosen.center + offset;
-    return { raw: (this.p as any).log ? Math.min(1, Math.log1p(z) / Math.log1p(this.p.zMax)) : Math.min(1, z / this.p.zMax), expected: { value: center, lower: center - 3 * chosen.sigma, upper: center + 3 * chosen.sigma } };
+    return { raw: Math.min(1, z / this.p.zMax), expected: { value: center, lower: center - 3 * chosen.sigma, upper: center + 3 * chosen.sigma } };
   }
 
   save(): FamilyState {
