@@ -42,6 +42,9 @@ export interface AnomalyEvent {
   detectors: Record<string, number>;
   /** A hint for the responder, from the per-metric hints in config. */
   recommendation?: string;
+  /** Multivariate verdicts: the resource (group and grouping label value) and the member series scored together. */
+  resource?: string;
+  members?: string[];
 }
 
 /** The predictive analyzer's latest forecast for one series watched by one `predict` rule. */
@@ -109,6 +112,10 @@ export interface MessagePayloads {
   prediction: { predictions: PredictionEvent[] };
   /** One event raised by Vigil itself. */
   'system.event': SystemEvent;
+  /** The anomaly detector's periodic tick for one partition: persist models, retrain, settle quiet series. */
+  'anomaly.tick': { partition: number; due: number };
+  /** Retrain one series' model (or every model of the receiving partition when `series` is absent). */
+  'model.retrain': { series?: string; partition?: number; by: string };
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -128,7 +135,7 @@ export interface Envelope<T extends MessageType = MessageType> {
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'samples.push': ['collector'],
   // The detector and analyzer inboxes join when those actors ship: an inbox nobody consumes only grows.
-  samples: ['alert-manager'],
+  samples: ['alert-manager', 'anomaly-detector'],
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier'],
   'delivery.retry': ['notifier'],
@@ -141,6 +148,8 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   anomaly: ['alert-manager'],
   prediction: ['alert-manager'],
   'system.event': ['alert-manager'],
+  'anomaly.tick': ['anomaly-detector'],
+  'model.retrain': ['anomaly-detector'],
 };
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {

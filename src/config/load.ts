@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
+import { anomalyProblems } from '../actors/anomaly-detector/check.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 
@@ -32,9 +33,10 @@ export interface VigilConfig {
   collector: Section<'collector'>;
   rules: Section<'rules'>;
   notifier: Section<'notifier'>;
+  anomaly: Section<'anomaly'>;
 }
 
-const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier'] as const;
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'anomaly'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
@@ -153,6 +155,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   });
   problems.push(...routingProblems(config.notifier));
   problems.push(...checkOncall(config));
+  problems.push(...anomalyProblems(config));
   return problems;
 }
 

@@ -1,0 +1,400 @@
+/**
+ * The anomaly detector: one streaming detector per watched series, fed by `samples`, publishing
+ * `anomaly` verdicts. The bus splits sample batches by series over this inbox's partitions, so each
+ * series (and its model) lives in exactly one process; models are loaded from the store the first time
+ * a process sees a series, saved on the `anomaly.tick` of its partition and at stop, and relearned on
+ * drift or on request (`model.retrain`).
+ */
+import { envelope, type AnomalyEvent, type Envelope } from '../../bus/messages.js';
+import type { VigilConfig } from '../../config/load.js';
+import type { AnomalyConfig } from '../../config/schema.js';
+import { createDetector, DEFAULT_THRESHOLD, restoreDetector, type DetectorName, type PointScore, type StreamingDetector } from '../../models/anomaly/detector.js';
+import { parseDuration } from '../../series/duration.js';
+import { partitionOf, seriesId, type Sample } from '../../series/series.js';
+import type { Actor, ActorContext } from '../actor.js';
+import { decodeModel, encodeModel, type ModelIdentity } from './model-codec.js';
+import { detectorPartitions, partitionKey } from './partition-key.js';
+import { MULTIVARIATE_KIND, ResourceWatch, type GroupConfig } from './resource-watch.js';
+import { compileSelection, globRegExp, type Selection } from './select.js';
+import { SeriesWatch, type SavedWatch, type WatchRules } from './series-watch.js';
+
+/** Fewer recent points than this cannot warm a new detector up. */
+export const MIN_RELEARN_POINTS = 64;
+
+type RetrainReason = 'schedule' | 'drift' | 'request';
+
+interface CompiledGroup {
+  config: GroupConfig;
+  patterns: RegExp[];
+}
+
+interface Settings {
+  config: AnomalyConfig;
+  selection: Selection;
+  groups: CompiledGroup[];
+  rules: WatchRules;
+  retrainIntervalMs: number;
+  persistIntervalMs: number;
+}
+
+function settingsOf(config: AnomalyConfig): Settings {
+  return {
+    config,
+    selection: compileSelection(config),
+    groups: config.multivariate.map((g) => ({ config: g, patterns: g.metrics.map(globRegExp) })),
+    rules: {
+      threshold: config.threshold ?? DEFAULT_THRESHOLD,
+      settlePoints: config.settle.points,
+      settleAfterMs: parseDuration(config.settle.after),
+      driftPoints: config.retrain.drift_points,
+    },
+    retrainIntervalMs: parseDuration(config.retrain.interval),
+    persistIntervalMs: parseDuration(config.persist_interval),
+  };
+}
+
+const isSample = (s: unknown): s is Sample => {
+  const x = s as Partial<Sample> | null;
+  return typeof x === 'object' && x !== null && typeof x.series === 'string' && typeof x.name === 'string' && typeof x.labels === 'object' && x.labels !== null;
+};
+
+/** Tick and message ids must not depend on which process computes them: aligned to the interval. */
+const nextDue = (now: number, interval: number) => (Math.floor(now / interval) + 1) * interval;
+export const tickMessageId = (partition: number, due: number) => `anomaly-tick-p${partition}-${due}`;
+
+export function createAnomalyDetector(ctx: ActorContext): Actor {
+  const log = ctx.logger.child({ actor: 'anomaly-detector' });
+  const { store, bus, clock, metrics } = ctx;
+  let settings = settingsOf(ctx.config().anomaly);
+  /** In least-recently-seen order (a seen series moves to the end), for eviction. */
+  const series = new Map<string, SeriesWatch>();
+  const resources = new Map<string, ResourceWatch>();
+  const modelBytes = new Map<string, number>();
+  /** Verdicts computed for a message whose publish failed: its redelivery publishes them instead of re-scoring. */
+  const unpublished = new Map<string, Envelope>();
+  const loggedProblems = new Set<string>();
+
+  const partitions = () => detectorPartitions(ctx.config().transport.partitions);
+  const newDetector = (): StreamingDetector => createDetector(settings.config.detector as DetectorName, { threshold: settings.rules.threshold });
+  const watchedGauge = () => metrics.anomalySeries.set(series.size + resources.size);
+
+  function logOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (loggedProblems.has(key)) return;
+    loggedProblems.add(key);
+    log.warn(fields, `${message} (logged once; counted in vigil_anomaly_points_skipped_total)`);
+  }
+
+  async function loadSaved(id: string, kind: string): Promise<(ModelIdentity & { saved: SavedWatch }) | undefined> {
+    const stored = await store.models.load(id);
+    if (!stored) return undefined;
+    try {
+      const decoded = decodeModel(stored);
+      if (decoded.saved.detector.kind === kind) return decoded;
+      log.info({ series: id, stored: decoded.saved.detector.kind, configured: kind }, 'stored model is of another detector; starting this series afresh');
+    } catch (err) {
+      log.warn({ series: id, err: { message: (err as Error).message } }, 'stored model unreadable; starting this series afresh');
+    }
+    return undefined;
+  }
+
+  async function seriesWatch(sample: Sample): Promise<SeriesWatch> {
+    const known = series.get(sample.series);
+    if (known) {
+      series.delete(sample.series);
+      series.set(sample.series, known);
+      return known;
+    }
+    const { detector: kind, retrain } = settings.config;
+    const saved = await loadSaved(sample.series, kind);
+    let watch: SeriesWatch | undefined;
+    if (saved) {
+      try {
+        watch = new SeriesWatch(sample.series, sample.name, sample.labels, restoreDetector(saved.saved.detector), retrain.window, saved.saved.watch);
+      } catch (err) {
+        log.warn({ series: sample.series, err: { message: (err as Error).message } }, 'stored model could not be restored; starting this series afresh');
+      }
+    }
+    watch ??= new SeriesWatch(sample.series, sample.name, sample.labels, newDetector(), retrain.window);
+    series.set(sample.series, watch);
+    watchedGauge();
+    return watch;
+  }
+
+  async function resourceWatch(group: GroupConfig, resource: string): Promise<ResourceWatch> {
+    const id = seriesId(group.name, { [group.by]: resource });
+    let watch = resources.get(id);
+    if (!watch) {
+      const saved = await loadSaved(id, MULTIVARIATE_KIND);
+      watch = new ResourceWatch(group, id, resource, saved?.saved);
+      resources.set(id, watch);
+      watchedGauge();
+    }
+    return watch;
+  }
+
+  async function persist(watch: SeriesWatch | ResourceWatch): Promise<void> {
+    const who: ModelIdentity = watch instanceof SeriesWatch ? watch : { id: watch.id, name: watch.group.name, labels: { [watch.group.by]: watch.resource } };
+    const { meta, weights } = encodeModel(who, watch.save(), clock.now());
+    await store.models.save(meta, weights);
+    watch.dirty = false;
+    modelBytes.set(watch.id, weights.byteLength);
+    let total = 0;
+    for (const bytes of modelBytes.values()) total += bytes;
+    metrics.anomalyModelBytes.set(total);
+  }
+
+  /** Beyond max_series the least recently seen series is saved and forgotten; it is reloaded if it comes back. */
+  async function evictBeyondLimit(): Promise<void> {
+    while (series.size + resources.size > settings.config.max_series) {
+      const [id, oldest] = series.entries().next().value as [string, SeriesWatch];
+      if (oldest.dirty) await persist(oldest);
+      series.delete(id);
+      modelBytes.delete(id);
+      if (!loggedProblems.has('evicted')) log.warn({ maxSeries: settings.config.max_series }, 'anomaly.max_series reached: the least recently seen series are saved and evicted (logged once)');
+      loggedProblems.add('evicted');
+    }
+    watchedGauge();
+  }
+
+  function seriesEvent(watch: SeriesWatch, t: number, value: number, score: PointScore, state: AnomalyEvent['state']): AnomalyEvent {
+    const recommendation = settings.selection.recommendation(watch.name);
+    return {
+      state,
+      series: watch.id,
+      name: watch.name,
+      labels: watch.labels,
+      t,
+      value,
+      score: score.score,
+      severity: settings.selection.severity(score.score),
+      expected: score.expected,
+      detectors: score.detectors,
+      ...(recommendation !== undefined && { recommendation }),
+    };
+  }
+
+  function resourceEvent(watch: ResourceWatch, t: number, value: number, score: PointScore, state: AnomalyEvent['state'], mainMetric: string): AnomalyEvent {
+    const recommendation = settings.selection.recommendation(mainMetric);
+    return {
+      state,
+      series: watch.id,
+      name: watch.group.name,
+      labels: { [watch.group.by]: watch.resource },
+      t,
+      value,
+      score: score.score,
+      severity: settings.selection.severity(score.score),
+      expected: score.expected,
+      detectors: score.detectors,
+      ...(recommendation !== undefined && { recommendation }),
+      resource: watch.resource,
+      members: watch.members,
+    };
+  }
+
+  /** A quiet series settles by time: its `normal` verdict carries its last value and no score. */
+  function silenceEvent(watch: SeriesWatch | ResourceWatch, now: number): AnomalyEvent {
+    const last = watch instanceof SeriesWatch ? watch.state.lastValue : NaN;
+    const value = Number.isFinite(last) ? last : 0;
+    const score: PointScore = { score: 0, expected: { value, lower: value, upper: value }, detectors: {} };
+    return watch instanceof SeriesWatch ? seriesEvent(watch, now, value, score, 'normal') : resourceEvent(watch, now, value, score, 'normal', '');
+  }
+
+  /** One `anomaly` message per handled message, its id derived from that message's: a redelivery is deduplicated. */
+  async function publishVerdicts(cause: string, events: AnomalyEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const message = envelope('anomaly', `${cause}-anomaly`, { events }, events[0]!.series, clock.now());
+    try {
+      await bus.publish([message]);
+    } catch (err) {
+      unpublished.set(cause, message);
+      throw err;
+    }
+    for (const e of events) metrics.anomalyEvents.inc({ state: e.state, severity: e.severity });
+  }
+
+  async function offerToGroups(sample: Sample, events: AnomalyEvent[]): Promise<void> {
+    for (const { config: group, patterns } of settings.groups) {
+      const resource = sample.labels[group.by];
+      const dim = patterns.findIndex((p) => p.test(sample.name));
+      if (resource === undefined || dim < 0) continue;
+      const watch = await resourceWatch(group, resource);
+      const round = watch.offer(dim, sample.series, sample.t, sample.v, settings.rules, clock.now());
+      if (round?.verdict) {
+        const mainMetric = round.main.series.split('{')[0] ?? '';
+        events.push(resourceEvent(watch, sample.t, round.main.value, round.score, round.verdict, mainMetric));
+      }
+    }
+  }
+
+  async function onSamples(message: Envelope<'samples'>): Promise<void> {
+    const { samples } = message.payload;
+    if (!Array.isArray(samples)) {
+      metrics.anomalyBadPoints.inc({ reason: 'malformed' });
+      return;
+    }
+    const events: AnomalyEvent[] = [];
+    let scored = 0;
+    for (const sample of samples as unknown[]) {
+      if (!isSample(sample)) {
+        metrics.anomalyBadPoints.inc({ reason: 'malformed' });
+        continue;
+      }
+      if (typeof sample.v !== 'number' || typeof sample.t !== 'number' || !Number.isFinite(sample.v) || !Number.isFinite(sample.t)) {
+        metrics.anomalyBadPoints.inc({ reason: 'not_finite' });
+        continue;
+      }
+      if (settings.groups.length > 0) await offerToGroups(sample, events);
+      if (!settings.selection.watched(sample.name, sample.labels)) continue;
+      const watch = await seriesWatch(sample);
+      const seen = watch.observe(sample.t, sample.v, settings.rules);
+      if ('skipped' in seen) {
+        metrics.anomalyBadPoints.inc({ reason: seen.skipped });
+        if (seen.skipped === 'detector_error') logOnce(`error:${watch.id}`, { series: watch.id, err: seen.error }, 'the detector failed on a point; the point is skipped');
+        continue;
+      }
+      scored++;
+      if (seen.verdict) events.push(seriesEvent(watch, sample.t, sample.v, seen.score, seen.verdict));
+    }
+    metrics.anomalyPoints.inc(scored);
+    await evictBeyondLimit();
+    await publishVerdicts(message.id, events);
+  }
+
+  async function trainingFailed(watch: SeriesWatch, reason: RetrainReason, err: unknown): Promise<void> {
+    const at = clock.now();
+    const message = (err as Error).message;
+    metrics.anomalyRetrains.inc({ reason, outcome: 'failed' });
+    log.warn({ series: watch.id, reason, err: { message } }, 'model training failed; the current model keeps scoring');
+    await bus.publish([
+      envelope(
+        'system.event',
+        `model-training-failed-${watch.id}-${at}`,
+        { source: 'anomaly-detector', kind: 'model.training_failed', severity: 'warning', labels: { series: watch.id, reason }, message: `retraining the model of ${watch.id} failed: ${message}`, at },
+        watch.id,
+        at,
+      ),
+    ]);
+  }
+
+  /**
+   * Relearning: a new detector warmed up on the series' recent points replaces the current one (after a
+   * level change the old calibration no longer fits). Its false-alarm rate on that window is recorded.
+   */
+  async function relearn(watch: SeriesWatch, reason: RetrainReason): Promise<void> {
+    const { t, v } = watch.recentPoints();
+    try {
+      if (t.length < MIN_RELEARN_POINTS) throw new Error(`only ${t.length} recent points; relearning needs at least ${MIN_RELEARN_POINTS}`);
+      const fresh = newDetector();
+      let alarms = 0;
+      for (let i = 0; i < t.length; i++) {
+        const { score } = fresh.update(t[i]!, v[i]!);
+        if (!Number.isFinite(score)) throw new Error(`the new model scored ${score} at t=${t[i]}`);
+        if (score >= settings.rules.threshold) alarms++;
+        if (fresh.retrainDue) await fresh.retrain?.();
+      }
+      watch.trained(fresh, clock.now(), { from: t[0]!, to: t[t.length - 1]!, points: t.length }, { alarmRate: alarms / t.length, alarms });
+      metrics.anomalyRetrains.inc({ reason, outcome: 'ok' });
+      log.info({ series: watch.id, reason, points: t.length, alarms }, 'model relearned');
+    } catch (err) {
+      await trainingFailed(watch, reason, err);
+    }
+  }
+
+  /** Batch-trained families (retrainDue) train at most once per retrain.interval; online ones need nothing. */
+  async function retrainOnSchedule(watch: SeriesWatch, now: number): Promise<void> {
+    if (!watch.detector.retrainDue || now - watch.state.trainedAt < settings.retrainIntervalMs) return;
+    try {
+      await watch.detector.retrain?.();
+      watch.retrainedInPlace(now);
+      metrics.anomalyRetrains.inc({ reason: 'schedule', outcome: 'ok' });
+    } catch (err) {
+      await trainingFailed(watch, 'schedule', err);
+    }
+  }
+
+  async function scheduleTick(partition: number, due: number): Promise<void> {
+    const now = clock.now();
+    await bus.publish([envelope('anomaly.tick', tickMessageId(partition, due), { partition, due }, partitionKey(partition, partitions()), now)], { delayMs: Math.max(0, due - now) });
+  }
+
+  async function onTick({ partition, due }: { partition: number; due: number }): Promise<void> {
+    const now = clock.now();
+    // Scheduled first: a failure below is retried by redelivery, and the chain of ticks goes on regardless.
+    await scheduleTick(partition, nextDue(Math.max(now, due), settings.persistIntervalMs));
+    const count = partitions();
+    const mine = <W extends { id: string }>(watches: Iterable<W>) => [...watches].filter((w) => partitionOf(w.id, count) === partition);
+    const owned = mine(series.values());
+    // Multivariate groups need a single partition (see check.ts), so partition 0 owns them.
+    const ownedResources = partition === 0 ? [...resources.values()] : [];
+    const events: AnomalyEvent[] = [];
+    for (const watch of [...owned, ...ownedResources]) if (watch.settleIfSilent(now, settings.rules)) events.push(silenceEvent(watch, now));
+    await publishVerdicts(tickMessageId(partition, due), events);
+    for (const watch of owned) {
+      if (watch.state.driftDetected) await relearn(watch, 'drift');
+      else await retrainOnSchedule(watch, now);
+    }
+    for (const watch of [...owned, ...ownedResources]) if (watch.dirty) await persist(watch);
+  }
+
+  async function onRetrain({ series: id, partition }: { series?: string; partition?: number }): Promise<void> {
+    const count = partitions();
+    const targets = id !== undefined ? [series.get(id)] : [...series.values()].filter((w) => partition === undefined || partitionOf(w.id, count) === partition);
+    for (const watch of targets) {
+      if (!watch) {
+        log.info({ series: id }, 'retrain requested for a series this process has not seen since start; it relearns when asked again after its next sample');
+        continue;
+      }
+      await relearn(watch, 'request');
+      await persist(watch);
+    }
+  }
+
+  async function persistAll(): Promise<void> {
+    for (const watch of [...series.values(), ...resources.values()]) if (watch.dirty) await persist(watch);
+  }
+
+  return {
+    name: 'anomaly-detector',
+
+    async start() {
+      const now = clock.now();
+      for (let p = 0; p < partitions(); p++) await scheduleTick(p, nextDue(now, settings.persistIntervalMs));
+    },
+
+    async handle(message) {
+      const pending = unpublished.get(message.id);
+      if (pending) {
+        await bus.publish([pending]);
+        unpublished.delete(message.id);
+        return;
+      }
+      if (message.type === 'samples') {
+        if (settings.config.enabled) await onSamples(message as Envelope<'samples'>);
+      } else if (message.type === 'anomaly.tick') {
+        await onTick((message as Envelope<'anomaly.tick'>).payload);
+      } else if (message.type === 'model.retrain') {
+        await onRetrain((message as Envelope<'model.retrain'>).payload);
+      } else {
+        log.warn({ msgId: message.id, type: message.type }, 'unexpected message type ignored');
+      }
+    },
+
+    async reload(config: VigilConfig) {
+      const next = settingsOf(config.anomaly);
+      // Another detector: models are saved and dropped, and each series starts afresh with the new one.
+      if (next.config.detector !== settings.config.detector) {
+        await persistAll();
+        series.clear();
+        resources.clear();
+        modelBytes.clear();
+        watchedGauge();
+      }
+      settings = next;
+    },
+
+    async stop() {
+      await persistAll();
+    },
+  };
+}
