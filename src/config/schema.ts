@@ -239,7 +239,7 @@ export const AnomalySchema = Strict(
           train_size: Type.Integer({ minimum: 32, maximum: 10_000, default: 256, description: 'Joint vectors the forest is trained on.' }),
           retrain_every: Type.Integer({ minimum: 1, default: 256, description: 'Joint vectors between two trainings.' }),
         },
-        'Series of one resource scored together by an isolation forest on the joint vector.',
+        'Series of one resource scored together: an isolation forest and the Mahalanobis distance on the whitened joint vector.',
       ),
       { default: [] },
     ),

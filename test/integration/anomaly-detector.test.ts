@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runActor, type ActorContext, type RunningActor } from '../../src/actors/actor.js';
 import { createAnomalyDetector } from '../../src/actors/anomaly-detector/anomaly-detector.js';
 import { decodeModel } from '../../src/actors/anomaly-detector/model-codec.js';
+import { createDetector, DEFAULT_THRESHOLD } from '../../src/models/anomaly/detector.js';
 import { createBus } from '../../src/bus/bus.js';
 import { LocalTransport } from '../../src/bus/local/local-transport.js';
 import { envelope, type AnomalyEvent, type Envelope, type SystemEvent } from '../../src/bus/messages.js';
@@ -209,5 +210,50 @@ describe('anomaly detector on the local transport', () => {
     const failed = d.received.find((m) => m.type === 'system.event')!.payload as SystemEvent;
     expect(failed).toMatchObject({ kind: 'model.training_failed', source: 'anomaly-detector', labels: { series: 'tiny', reason: 'request' } });
     expect(failed.message).toMatch(/only 1 recent points/);
+  });
+
+  it('multivariate: cpu and memory of one host scored together find a combination neither shows alone', async () => {
+    const group = '  ignore: [{ metric: "*" }]\n  multivariate: [{ name: host, by: instance, metrics: ["cpu*", "mem*", "disk*"] }]\n';
+    const d = await start(config(group));
+    let s = 3;
+    const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const n = 600;
+    const cpu: number[] = [];
+    const mem: number[] = [];
+    const disk: number[] = [];
+    for (let i = 0; i < n; i++) {
+      cpu.push(50 + 10 * Math.sin((2 * Math.PI * i) / 120) + rand());
+      mem.push(2 * (cpu[i]! - 50) + 100 + rand());
+      disk.push(30 + rand());
+    }
+    // Memory at its usual low while the CPU is at its usual high: each within its own range, never together.
+    const odd = 510; // sin peaks at i = 30 + 120k
+    mem[odd] = 82;
+    await feed(d, [
+      { name: 'cpu_usage', labels: { instance: 'h1' }, values: cpu },
+      { name: 'mem_used', labels: { instance: 'h1' }, values: mem },
+      { name: 'disk_used', labels: { instance: 'h1' }, values: disk },
+    ], 0, n);
+    expect(Math.min(...mem)).toBeLessThan(82);
+    // Each member alone, through the default univariate detector, does not find it.
+    for (const values of [cpu, mem]) {
+      const alone = createDetector();
+      const scores = values.map((v, i) => alone.update(T0 + i * STEP, v).score);
+      expect(scores[odd]).toBeLessThan(DEFAULT_THRESHOLD);
+    }
+    const anomalous = d.anomalies().filter((e) => e.state === 'anomalous' && e.t >= T0 + 300 * STEP);
+    expect(anomalous.map((e) => e.t)).toEqual([T0 + odd * STEP]);
+    expect(anomalous[0]).toMatchObject({
+      series: 'host{instance="h1"}',
+      name: 'host',
+      resource: 'h1',
+      labels: { instance: 'h1' },
+      members: ['cpu_usage{instance="h1"}', 'mem_used{instance="h1"}', 'disk_used{instance="h1"}'],
+      detectors: { iforest: expect.any(Number), distance: expect.any(Number) },
+    });
+    await d.stop();
+    const reopened = SqliteStore.open(join(dir, 'vigil.db'));
+    cleanups.push(() => reopened.close());
+    expect((await reopened.models.list()).map((m) => [m.id, m.kind])).toEqual([['host{instance="h1"}', 'multivariate-iforest']]);
   });
 });

@@ -1,10 +1,15 @@
 /**
  * Multivariate scoring of one resource (e.g. cpu, memory and disk of one host): each round, once every
- * member has a new point, the joint vector (each member in running standard deviations) is scored by an
- * isolation forest trained on recent rounds, and calibrated by the same anomaly likelihood as the
- * univariate detectors, so the same threshold and severity bands apply.
+ * member has a new point, the joint vector (each member in running standard deviations) is whitened and
+ * scored by an isolation forest trained on recent rounds and by its distance from the usual (Mahalanobis);
+ * each is calibrated by the same anomaly likelihood as the univariate detectors and the two are averaged,
+ * so the same threshold and severity bands apply. Whitening (projecting on
+ * the training set's principal axes, each scaled to unit variance) matters: members that move together
+ * make a diagonal cloud, and the forest's axis-parallel cuts cannot isolate a point off that diagonal,
+ * whereas after whitening it is far out on the minor axis.
  */
 import type { IsolationForest } from 'ml-isolation-forest';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { AnomalyConfig } from '../../config/schema.js';
 import type { PointScore } from '../../models/anomaly/detector.js';
 import { AnomalyLikelihood, type LikelihoodState } from '../../models/anomaly/likelihood.js';
@@ -20,6 +25,12 @@ const FEATURE_LIMIT = 50;
 /** Rounds after which the running mean and variance become exponentially weighted. */
 const HORIZON = 2_000;
 const SEED = 7;
+/** Rounds the forest's raw score is averaged over before calibration: one round of it is noisy. */
+const FOREST_SMOOTHING = 8;
+/** Floor of a principal axis' variance, so a member that never moves does not blow its axis up. */
+const MIN_VARIANCE = 1e-3;
+
+const whiten = (rows: number[][], x: number[]) => rows.map((row) => row.reduce((a, w, j) => a + w * x[j]!, 0));
 
 interface ResourceState {
   /** The member series of each metric pattern (the first seen), null until one reports. */
@@ -33,7 +44,8 @@ interface ResourceState {
   sinceTrain: number;
   trainedOn: number[][] | null;
   trainings: number;
-  likelihood: LikelihoodState | null;
+  /** Calibration of the forest's raw score and of the distance's. */
+  likelihoods: [LikelihoodState, LikelihoodState] | null;
   verdict: VerdictState;
   lastT: number;
   trainedAt: number;
@@ -50,7 +62,9 @@ export class ResourceWatch {
   dirty: boolean;
   private readonly s: ResourceState;
   private forest: IsolationForest | null = null;
-  private readonly likelihood: AnomalyLikelihood;
+  /** Rows: the principal axes of the training set, each divided by the square root of its variance. */
+  private whitening: number[][] | null = null;
+  private readonly likelihoods: [AnomalyLikelihood, AnomalyLikelihood];
 
   constructor(
     readonly group: GroupConfig,
@@ -72,13 +86,13 @@ export class ResourceWatch {
           sinceTrain: 0,
           trainedOn: null,
           trainings: 0,
-          likelihood: null,
+          likelihoods: null,
           verdict: initialVerdict(),
           lastT: -Infinity,
           trainedAt: 0,
         };
-    this.likelihood = new AnomalyLikelihood({}, this.s.likelihood ?? undefined);
-    if (this.s.trainedOn) this.forest = trainSeededForest(this.s.trainedOn, group.trees, SEED + this.s.trainings);
+    this.likelihoods = [new AnomalyLikelihood({ shortWindow: FOREST_SMOOTHING }, this.s.likelihoods?.[0]), new AnomalyLikelihood({}, this.s.likelihoods?.[1])];
+    if (this.s.trainedOn) this.train(this.s.trainedOn);
     this.dirty = saved === undefined;
   }
 
@@ -107,7 +121,7 @@ export class ResourceWatch {
   }
 
   save(): SavedWatch {
-    this.s.likelihood = this.likelihood.save();
+    this.s.likelihoods = [this.likelihoods[0].save(), this.likelihoods[1].save()];
     const s = structuredClone(this.s);
     return {
       detector: { kind: MULTIVARIATE_KIND, version: VERSION, params: { ...this.group }, state: s, points: s.n },
@@ -115,12 +129,30 @@ export class ResourceWatch {
     };
   }
 
+  /** Deterministic from the training set and the training count, so a restore rebuilds the same forest. */
+  private train(samples: number[][]): void {
+    const dims = samples[0]!.length;
+    const mean = Array.from({ length: dims }, (_, j) => samples.reduce((a, x) => a + x[j]!, 0) / samples.length);
+    const centered = new Matrix(samples.map((x) => x.map((v, j) => v - mean[j]!)));
+    const covariance = centered.transpose().mmul(centered).div(Math.max(1, samples.length - 1));
+    const eigen = new EigenvalueDecomposition(covariance, { assumeSymmetric: true });
+    const vectors = eigen.eigenvectorMatrix;
+    this.whitening = eigen.realEigenvalues.map((lambda, k) => vectors.getColumn(k).map((v) => v / Math.sqrt(Math.max(lambda, MIN_VARIANCE))));
+    this.forest = trainSeededForest(samples.map((x) => whiten(this.whitening!, x)), this.group.trees, SEED + this.s.trainings);
+  }
+
   private scoreRound(t: number, rules: SettleRule, now: number): ResourceScore {
     const s = this.s;
     const sigma = s.variance.map((v) => Math.sqrt(v));
     const z = s.latest.map((x, i) => (s.n < 2 || sigma[i]! === 0 ? 0 : Math.max(-FEATURE_LIMIT, Math.min(FEATURE_LIMIT, (x - s.mean[i]!) / sigma[i]!))));
-    const raw = this.forest ? Math.max(0, 2 * (this.forest.predict([z])[0] as number) - 1) : 0;
-    const score = this.likelihood.update(raw);
+    const w = this.whitening ? whiten(this.whitening, z) : null;
+    const forestRaw = this.forest && w ? Math.max(0, 2 * (this.forest.predict([w])[0] as number) - 1) : 0;
+    // The forest ranks a point beyond the training range like the most extreme training point; the
+    // Mahalanobis distance says how far beyond it is.
+    const distanceRaw = w ? Math.sqrt(w.reduce((a, v) => a + v * v, 0)) : 0;
+    const forest = this.likelihoods[0].update(forestRaw);
+    const distance = this.likelihoods[1].update(distanceRaw);
+    const score = (forest + distance) / 2;
     let main = 0;
     z.forEach((zi, i) => {
       if (Math.abs(zi) > Math.abs(z[main]!)) main = i;
@@ -146,10 +178,10 @@ export class ResourceWatch {
       s.trainings++;
       s.sinceTrain = 0;
       s.trainedAt = now;
-      this.forest = trainSeededForest(s.trainedOn, this.group.trees, SEED + s.trainings);
+      this.train(s.trainedOn);
     }
     return {
-      score: { score, expected, detectors: { [MULTIVARIATE_KIND]: score } },
+      score: { score, expected, detectors: { iforest: forest, distance } },
       verdict: judgePoint(s.verdict, t, score, rules),
       main: { series: s.members[main]!, value, expected },
     };
