@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
+import { modelsCommand } from './models.js';
 import { oncallCommand } from './oncall.js';
 import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
@@ -12,6 +13,6 @@ export function createProgram(): Command {
     .description('Vigil: watches metrics, learns normal, warns before things break, pages the right person.')
     .version('0.1.0')
     .showHelpAfterError();
-  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand(), scoreCommand()]) program.addCommand(command);
+  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), modelsCommand(), oncallCommand(), scoreCommand()]) program.addCommand(command);
   return program;
 }
