@@ -222,7 +222,7 @@ export const AnomalySchema = Strict(
       {
         interval: Duration('Models with batch training (retrainDue) are retrained at most this often; online ones learn every point', '24h'),
         window: Type.Integer({ minimum: 16, maximum: 100_000, default: 512, description: 'Recent points kept per series to relearn from (on drift or on request).' }),
-        drift_points: Type.Integer({ minimum: 0, default: 50, description: 'Consecutive points outside the expected band that count as a sustained level change and trigger relearning (0: never).' }),
+        drift_points: Type.Integer({ minimum: 0, default: 20, description: 'Consecutive points outside the expected band that count as a sustained level change and trigger relearning (0: never).' }),
       },
       'Retraining on a schedule, on drift and on request (`vigil models retrain`).',
       { default: {} },

@@ -18,6 +18,8 @@ import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const STEP = 60_000;
+/** Generous: the machine running the suite may be busy. */
+const WAIT = { timeout: 20_000, interval: 20 };
 
 /** A noisy daily-ish wave from a fixed seed; `spikes` adds a jump at those indices. */
 function wave(n: number, seed: number, spikes: readonly number[] = [], base = 50): number[] {
@@ -77,9 +79,12 @@ describe('anomaly detector on the local transport', () => {
       await bus.publish([envelope('samples', `batch-${batch++}`, { source: 'test', samples }, 'test', clock.t)]);
     };
     const anomalies = () => received.filter((m) => m.type === 'anomaly').flatMap((m) => (m as Envelope<'anomaly'>).payload.events);
-    /** Drained: only each partition's next tick (a delayed message) is left in the inbox. */
+    /** Drained: only each partition's next tick (a delayed message) is left in the detector's inbox, and the recorder has read everything. */
     const idle = async () => {
-      await vi.waitFor(async () => expect(await transport.depth('anomaly-detector')).toBe(partitions));
+      await vi.waitFor(async () => {
+        expect(await transport.depth('anomaly-detector')).toBe(partitions);
+        expect(await transport.depth('alert-manager')).toBe(0);
+      }, WAIT);
     };
     return { clock, store, bus, transport, received, anomalies, push, stop, idle, contexts };
   }
@@ -192,7 +197,7 @@ describe('anomaly detector on the local transport', () => {
     // The first tick is due at the next whole hour (persist_interval 1h): the local transport releases it once due.
     d.clock.t = T0 + 3_600_000;
     await d.push([]);
-    await vi.waitFor(async () => expect((await d.store.models.list()).map((m) => m.id).sort()).toEqual(['cpu_usage', 'fresh_series']));
+    await vi.waitFor(async () => expect((await d.store.models.list()).map((m) => m.id).sort()).toEqual(['cpu_usage', 'fresh_series']), WAIT);
     const before = (await d.store.models.load('cpu_usage'))!;
     expect(before.meta.version).toBe(0);
 
@@ -206,7 +211,7 @@ describe('anomaly detector on the local transport', () => {
     d.clock.t += STEP;
     await d.push([makeSample('tiny', {}, d.clock.t, 1)]);
     await d.bus.publish([envelope('model.retrain', 'retrain-2', { series: 'tiny', by: 'test' }, 'tiny', d.clock.t)]);
-    await vi.waitFor(() => expect(d.received.filter((m) => m.type === 'system.event')).toHaveLength(1));
+    await vi.waitFor(() => expect(d.received.filter((m) => m.type === 'system.event')).toHaveLength(1), WAIT);
     const failed = d.received.find((m) => m.type === 'system.event')!.payload as SystemEvent;
     expect(failed).toMatchObject({ kind: 'model.training_failed', source: 'anomaly-detector', labels: { series: 'tiny', reason: 'request' } });
     expect(failed.message).toMatch(/only 1 recent points/);
@@ -255,5 +260,23 @@ describe('anomaly detector on the local transport', () => {
     const reopened = SqliteStore.open(join(dir, 'vigil.db'));
     cleanups.push(() => reopened.close());
     expect((await reopened.models.list()).map((m) => [m.id, m.kind])).toEqual([['host{instance="h1"}', 'multivariate-iforest']]);
+  });
+
+  it('a sustained level change counts as drift: the model is relearned from the recent points', async () => {
+    const d = await start(config()); // drift_points: 20
+    const shift = 400;
+    const values = wave(480, 4).map((v, i) => (i >= shift ? v + 40 : v));
+    await feed(d, [{ name: 'queue_depth', labels: {}, values }, { name: 'queue_depth_steady', labels: {}, values: wave(480, 4) }], 0, 480);
+    const retrains = await d.contexts[0]!.metrics.registry.getSingleMetricAsString('vigil_anomaly_retrains_total');
+    expect(retrains).toMatch(/reason="drift",outcome="ok"} [1-9]/);
+    expect(retrains).not.toContain('outcome="failed"');
+    await d.stop();
+    const reopened = SqliteStore.open(join(dir, 'vigil.db'));
+    cleanups.push(() => reopened.close());
+    const model = (await reopened.models.load('queue_depth'))!;
+    expect(model.meta.version).toBeGreaterThanOrEqual(1);
+    const window = model.meta.params.trainingWindow as { from: number; to: number; points: number };
+    expect(window.to).toBeGreaterThan(T0 + shift * STEP); // it learned from points after the change
+    expect((await reopened.models.load('queue_depth_steady'))!.meta.version).toBe(0); // the same series without the change: no drift
   });
 });

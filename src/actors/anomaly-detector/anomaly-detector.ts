@@ -2,8 +2,9 @@
  * The anomaly detector: one streaming detector per watched series, fed by `samples`, publishing
  * `anomaly` verdicts. The bus splits sample batches by series over this inbox's partitions, so each
  * series (and its model) lives in exactly one process; models are loaded from the store the first time
- * a process sees a series, saved on the `anomaly.tick` of its partition and at stop, and relearned on
- * drift or on request (`model.retrain`).
+ * a process sees a series, saved on the `anomaly.tick` of its partition and at stop, relearned when a
+ * sustained level change (drift) is seen or on request (`model.retrain`), and batch-trained families
+ * retrain on the tick once due.
  */
 import { envelope, type AnomalyEvent, type Envelope } from '../../bus/messages.js';
 import type { VigilConfig } from '../../config/load.js';
@@ -255,6 +256,8 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
       }
       scored++;
       if (seen.verdict) events.push(seriesEvent(watch, sample.t, sample.v, seen.score, seen.verdict));
+      // Right away, not at a tick: the point at which a model changes then depends only on the data.
+      if (watch.state.driftDetected) await relearn(watch, 'drift', sample.t);
     }
     metrics.anomalyPoints.inc(scored);
     await evictBeyondLimit();
@@ -281,7 +284,7 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
    * Relearning: a new detector warmed up on the series' recent points replaces the current one (after a
    * level change the old calibration no longer fits). Its false-alarm rate on that window is recorded.
    */
-  async function relearn(watch: SeriesWatch, reason: RetrainReason): Promise<void> {
+  async function relearn(watch: SeriesWatch, reason: RetrainReason, at: number): Promise<void> {
     const { t, v } = watch.recentPoints();
     try {
       if (t.length < MIN_RELEARN_POINTS) throw new Error(`only ${t.length} recent points; relearning needs at least ${MIN_RELEARN_POINTS}`);
@@ -293,7 +296,7 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
         if (score >= settings.rules.threshold) alarms++;
         if (fresh.retrainDue) await fresh.retrain?.();
       }
-      watch.trained(fresh, clock.now(), { from: t[0]!, to: t[t.length - 1]!, points: t.length }, { alarmRate: alarms / t.length, alarms });
+      watch.trained(fresh, at, { from: t[0]!, to: t[t.length - 1]!, points: t.length }, { alarmRate: alarms / t.length, alarms });
       metrics.anomalyRetrains.inc({ reason, outcome: 'ok' });
       log.info({ series: watch.id, reason, points: t.length, alarms }, 'model relearned');
     } catch (err) {
@@ -330,10 +333,7 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     const events: AnomalyEvent[] = [];
     for (const watch of [...owned, ...ownedResources]) if (watch.settleIfSilent(now, settings.rules)) events.push(silenceEvent(watch, now));
     await publishVerdicts(tickMessageId(partition, due), events);
-    for (const watch of owned) {
-      if (watch.state.driftDetected) await relearn(watch, 'drift');
-      else await retrainOnSchedule(watch, now);
-    }
+    for (const watch of owned) await retrainOnSchedule(watch, now);
     for (const watch of [...owned, ...ownedResources]) if (watch.dirty) await persist(watch);
   }
 
@@ -345,7 +345,7 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
         log.info({ series: id }, 'retrain requested for a series this process has not seen since start; it relearns when asked again after its next sample');
         continue;
       }
-      await relearn(watch, 'request');
+      await relearn(watch, 'request', clock.now());
       await persist(watch);
     }
   }
