@@ -228,7 +228,8 @@ export const AnomalySchema = Strict(
       { default: {} },
     ),
     persist_interval: Duration('Changed models are saved to the store this often (and at stop)', '5m'),
-    max_series: Type.Integer({ minimum: 1, default: 50_000, description: 'Series kept in memory per process; the least recently seen is saved and evicted beyond this.' }),
+    max_series: Type.Integer({ minimum: 1, default: 1000, description: 'Memory guard: series (and resources) watched per process (see the README for the memory per series); points of further series are skipped and counted.' }),
+    forget_after: Duration('A series silent this long is saved and leaves memory (it is restored if it comes back)', '24h'),
     multivariate: Type.Array(
       Strict(
         {

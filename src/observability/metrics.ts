@@ -26,7 +26,7 @@ export function createMetrics() {
     notificationsDeferred: new Counter({ name: 'vigil_notifier_deferred_total', help: 'Sends put off without spending an attempt, by receiver and reason (circuit_open, rate_limited).', labelNames: ['receiver', 'reason'], registers: [registry] }),
     anomalySeries: new Gauge({ name: 'vigil_anomaly_series_watched', help: 'Series (and multivariate resources) the anomaly detector holds a model for in this process.', registers: [registry] }),
     anomalyPoints: new Counter({ name: 'vigil_anomaly_points_scored_total', help: 'Points scored by the anomaly detector.', registers: [registry] }),
-    anomalyBadPoints: new Counter({ name: 'vigil_anomaly_points_skipped_total', help: 'Points the anomaly detector skipped, by reason (malformed, not_finite, out_of_order, detector_error).', labelNames: ['reason'], registers: [registry] }),
+    anomalyBadPoints: new Counter({ name: 'vigil_anomaly_points_skipped_total', help: 'Points the anomaly detector skipped, by reason (malformed, not_finite, out_of_order, detector_error, series_limit).', labelNames: ['reason'], registers: [registry] }),
     anomalyEvents: new Counter({ name: 'vigil_anomaly_events_total', help: 'Anomaly events emitted, by state and severity.', labelNames: ['state', 'severity'], registers: [registry] }),
     anomalyRetrains: new Counter({ name: 'vigil_anomaly_retrains_total', help: 'Model retrainings, by reason (schedule, drift, request) and outcome.', labelNames: ['reason', 'outcome'], registers: [registry] }),
     anomalyModelBytes: new Gauge({ name: 'vigil_anomaly_model_bytes', help: 'Estimated memory of the models held: their serialized size at the last save.', registers: [registry] }),

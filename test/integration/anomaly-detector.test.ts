@@ -279,4 +279,35 @@ describe('anomaly detector on the local transport', () => {
     expect(window.to).toBeGreaterThan(T0 + shift * STEP); // it learned from points after the change
     expect((await reopened.models.load('queue_depth_steady'))!.meta.version).toBe(0); // the same series without the change: no drift
   });
+
+  it('memory guard: beyond max_series new series are skipped; a series silent for forget_after leaves memory and comes back restored', async () => {
+    const d = await start(config('  max_series: 2\n  forget_after: 2h\n'));
+    const gauge = async () => Number((await d.contexts[0]!.metrics.registry.getSingleMetricAsString('vigil_anomaly_series_watched')).match(/ (\d+)$/m)![1]);
+    const at = (i: number, names: string[]) => names.map((name) => makeSample(name, {}, T0 + i * STEP, i % 7));
+    for (let i = 0; i < 30; i++) {
+      d.clock.t = T0 + i * STEP;
+      await d.push(at(i, ['a', 'b', 'c']));
+    }
+    await d.idle();
+    expect(await gauge()).toBe(2);
+    expect(await d.contexts[0]!.metrics.registry.getSingleMetricAsString('vigil_anomaly_points_skipped_total')).toContain('reason="series_limit"} 30');
+
+    // Only `a` keeps reporting; at the tick after 2h of silence `b` is saved and forgotten.
+    for (let i = 30; i < 200; i++) {
+      d.clock.t = T0 + i * STEP;
+      await d.push(at(i, ['a']));
+    }
+    await d.idle();
+    expect(await gauge()).toBe(1);
+    expect((await d.store.models.load('b'))!.meta.params).toMatchObject({ points: 30 });
+
+    d.clock.t = T0 + 200 * STEP;
+    await d.push(at(200, ['b']));
+    await d.idle();
+    expect(await gauge()).toBe(2);
+    await d.stop();
+    const reopened = SqliteStore.open(join(dir, 'vigil.db'));
+    cleanups.push(() => reopened.close());
+    expect((await reopened.models.load('b'))!.meta.params).toMatchObject({ points: 31 }); // restored, not started afresh
+  });
 });

@@ -67,7 +67,6 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
   const log = ctx.logger.child({ actor: 'anomaly-detector' });
   const { store, bus, clock, metrics } = ctx;
   let settings = settingsOf(ctx.config().anomaly);
-  /** In least-recently-seen order (a seen series moves to the end), for eviction. */
   const series = new Map<string, SeriesWatch>();
   const resources = new Map<string, ResourceWatch>();
   const modelBytes = new Map<string, number>();
@@ -98,13 +97,11 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     return undefined;
   }
 
-  async function seriesWatch(sample: Sample): Promise<SeriesWatch> {
+  /** The series' watch: in memory, else restored from the store, else new; undefined when max_series is reached. */
+  async function seriesWatch(sample: Sample): Promise<SeriesWatch | undefined> {
     const known = series.get(sample.series);
-    if (known) {
-      series.delete(sample.series);
-      series.set(sample.series, known);
-      return known;
-    }
+    if (known) return known;
+    if (series.size + resources.size >= settings.config.max_series) return undefined;
     const { detector: kind, retrain } = settings.config;
     const saved = await loadSaved(sample.series, kind);
     let watch: SeriesWatch | undefined;
@@ -144,15 +141,14 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     metrics.anomalyModelBytes.set(total);
   }
 
-  /** Beyond max_series the least recently seen series is saved and forgotten; it is reloaded if it comes back. */
-  async function evictBeyondLimit(): Promise<void> {
-    while (series.size + resources.size > settings.config.max_series) {
-      const [id, oldest] = series.entries().next().value as [string, SeriesWatch];
-      if (oldest.dirty) await persist(oldest);
-      series.delete(id);
-      modelBytes.delete(id);
-      if (!loggedProblems.has('evicted')) log.warn({ maxSeries: settings.config.max_series }, 'anomaly.max_series reached: the least recently seen series are saved and evicted (logged once)');
-      loggedProblems.add('evicted');
+  /** Series silent for forget_after are saved and leave memory; one that comes back is restored from the store. */
+  async function forgetIdle(watches: SeriesWatch[], now: number): Promise<void> {
+    const forgetAfter = parseDuration(settings.config.forget_after);
+    for (const watch of watches) {
+      if (now - watch.state.lastT < forgetAfter) continue;
+      if (watch.dirty) await persist(watch);
+      series.delete(watch.id);
+      modelBytes.delete(watch.id);
     }
     watchedGauge();
   }
@@ -248,6 +244,11 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
       if (settings.groups.length > 0) await offerToGroups(sample, events);
       if (!settings.selection.watched(sample.name, sample.labels)) continue;
       const watch = await seriesWatch(sample);
+      if (!watch) {
+        metrics.anomalyBadPoints.inc({ reason: 'series_limit' });
+        logOnce('series_limit', { maxSeries: settings.config.max_series }, 'anomaly.max_series reached: points of series not yet watched are skipped');
+        continue;
+      }
       const seen = watch.observe(sample.t, sample.v, settings.rules);
       if ('skipped' in seen) {
         metrics.anomalyBadPoints.inc({ reason: seen.skipped });
@@ -260,7 +261,6 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
       if (watch.state.driftDetected) await relearn(watch, 'drift', sample.t);
     }
     metrics.anomalyPoints.inc(scored);
-    await evictBeyondLimit();
     await publishVerdicts(message.id, events);
   }
 
@@ -335,6 +335,7 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     await publishVerdicts(tickMessageId(partition, due), events);
     for (const watch of owned) await retrainOnSchedule(watch, now);
     for (const watch of [...owned, ...ownedResources]) if (watch.dirty) await persist(watch);
+    await forgetIdle(owned, now);
   }
 
   async function onRetrain({ series: id, partition }: { series?: string; partition?: number }): Promise<void> {
