@@ -215,6 +215,13 @@ describe('anomaly detector on the local transport', () => {
     const failed = d.received.find((m) => m.type === 'system.event')!.payload as SystemEvent;
     expect(failed).toMatchObject({ kind: 'model.training_failed', source: 'anomaly-detector', labels: { series: 'tiny', reason: 'request' } });
     expect(failed.message).toMatch(/only 1 recent points/);
+
+    // After a restart, a series not seen yet is retrained from its stored model (with its stored recent points).
+    await d.stop();
+    const restarted = await start(config());
+    await restarted.bus.publish([envelope('model.retrain', 'retrain-3', { series: 'cpu_usage', by: 'test' }, 'cpu_usage', T0)]);
+    await restarted.idle();
+    expect((await restarted.store.models.load('cpu_usage'))!.meta).toMatchObject({ version: 2, params: { trainingWindow: { points: 200 } } });
   });
 
   it('multivariate: cpu and memory of one host scored together find a combination neither shows alone', async () => {

@@ -97,25 +97,29 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     return undefined;
   }
 
+  function restoreWatch(id: string, name: string, labels: Record<string, string>, saved: SavedWatch): SeriesWatch | undefined {
+    try {
+      return new SeriesWatch(id, name, labels, restoreDetector(saved.detector), settings.config.retrain.window, saved.watch);
+    } catch (err) {
+      log.warn({ series: id, err: { message: (err as Error).message } }, 'stored model could not be restored; starting this series afresh');
+      return undefined;
+    }
+  }
+
+  function admit(watch: SeriesWatch): SeriesWatch {
+    series.set(watch.id, watch);
+    watchedGauge();
+    return watch;
+  }
+
   /** The series' watch: in memory, else restored from the store, else new; undefined when max_series is reached. */
   async function seriesWatch(sample: Sample): Promise<SeriesWatch | undefined> {
     const known = series.get(sample.series);
     if (known) return known;
     if (series.size + resources.size >= settings.config.max_series) return undefined;
-    const { detector: kind, retrain } = settings.config;
-    const saved = await loadSaved(sample.series, kind);
-    let watch: SeriesWatch | undefined;
-    if (saved) {
-      try {
-        watch = new SeriesWatch(sample.series, sample.name, sample.labels, restoreDetector(saved.saved.detector), retrain.window, saved.saved.watch);
-      } catch (err) {
-        log.warn({ series: sample.series, err: { message: (err as Error).message } }, 'stored model could not be restored; starting this series afresh');
-      }
-    }
-    watch ??= new SeriesWatch(sample.series, sample.name, sample.labels, newDetector(), retrain.window);
-    series.set(sample.series, watch);
-    watchedGauge();
-    return watch;
+    const saved = await loadSaved(sample.series, settings.config.detector);
+    const restored = saved && restoreWatch(sample.series, sample.name, sample.labels, saved.saved);
+    return admit(restored ?? new SeriesWatch(sample.series, sample.name, sample.labels, newDetector(), settings.config.retrain.window));
   }
 
   async function resourceWatch(group: GroupConfig, resource: string): Promise<ResourceWatch> {
@@ -123,7 +127,9 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     let watch = resources.get(id);
     if (!watch) {
       const saved = await loadSaved(id, MULTIVARIATE_KIND);
-      watch = new ResourceWatch(group, id, resource, saved?.saved);
+      // A group whose definition changed starts afresh: the stored vector has other members.
+      const fits = saved !== undefined && JSON.stringify(saved.saved.detector.params) === JSON.stringify(group);
+      watch = new ResourceWatch(group, id, resource, fits ? saved.saved : undefined);
       resources.set(id, watch);
       watchedGauge();
     }
@@ -340,15 +346,22 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
 
   async function onRetrain({ series: id, partition }: { series?: string; partition?: number }): Promise<void> {
     const count = partitions();
-    const targets = id !== undefined ? [series.get(id)] : [...series.values()].filter((w) => partition === undefined || partitionOf(w.id, count) === partition);
+    const targets = id !== undefined ? [series.get(id) ?? (await restoreById(id))] : [...series.values()].filter((w) => partition === undefined || partitionOf(w.id, count) === partition);
     for (const watch of targets) {
       if (!watch) {
-        log.info({ series: id }, 'retrain requested for a series this process has not seen since start; it relearns when asked again after its next sample');
+        log.info({ series: id }, 'retrain requested for a series without a model');
         continue;
       }
       await relearn(watch, 'request', clock.now());
       await persist(watch);
     }
+  }
+
+  /** A series not seen since start, for a retrain request: restored from its stored model, if any. */
+  async function restoreById(id: string): Promise<SeriesWatch | undefined> {
+    const saved = await loadSaved(id, settings.config.detector);
+    const watch = saved && restoreWatch(id, saved.name, saved.labels, saved.saved);
+    return watch && admit(watch);
   }
 
   async function persistAll(): Promise<void> {
