@@ -54,7 +54,7 @@ function settingsOf(config: AnomalyConfig): Settings {
   };
 }
 
-const isSample = (s: unknown): s is Sample => {
+const isSample = (s: unknown): s is Omit<Sample, 't' | 'v'> & { t: unknown; v: unknown } => {
   const x = s as Partial<Sample> | null;
   return typeof x === 'object' && x !== null && typeof x.series === 'string' && typeof x.name === 'string' && typeof x.labels === 'object' && x.labels !== null;
 };
@@ -216,40 +216,45 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     for (const e of events) metrics.anomalyEvents.inc({ state: e.state, severity: e.severity });
   }
 
-  async function offerToGroups(sample: Sample, events: AnomalyEvent[]): Promise<void> {
+  /** The groups a sample belongs to: each with the resource id and the dimension the sample fills. */
+  function groupsOf(sample: Sample): { group: GroupConfig; resource: string; id: string; dim: number }[] {
+    const out: { group: GroupConfig; resource: string; id: string; dim: number }[] = [];
     for (const { config: group, patterns } of settings.groups) {
       const resource = sample.labels[group.by];
       const dim = patterns.findIndex((p) => p.test(sample.name));
-      if (resource === undefined || dim < 0) continue;
-      const watch = await resourceWatch(group, resource);
-      const round = watch.offer(dim, sample.series, sample.t, sample.v, settings.rules, clock.now());
-      if (round?.verdict) {
-        const mainMetric = round.main.series.split('{')[0] ?? '';
-        events.push(resourceEvent(watch, sample.t, round.main.value, round.score, round.verdict, mainMetric));
-      }
+      if (resource !== undefined && dim >= 0) out.push({ group, resource, id: seriesId(group.name, { [group.by]: resource }), dim });
     }
+    return out;
   }
 
+  const isScorable = (s: unknown): s is Sample => isSample(s) && typeof s.v === 'number' && typeof s.t === 'number' && Number.isFinite(s.v) && Number.isFinite(s.t);
+
   async function onSamples(message: Envelope<'samples'>): Promise<void> {
-    const { samples } = message.payload;
-    if (!Array.isArray(samples)) {
-      metrics.anomalyBadPoints.inc({ reason: 'malformed' });
-      return;
+    const raw: unknown = message.payload.samples;
+    const items = Array.isArray(raw) ? (raw as unknown[]) : [];
+    if (!Array.isArray(raw)) metrics.anomalyBadPoints.inc({ reason: 'malformed' });
+    const samples: Sample[] = [];
+    for (const item of items) {
+      if (isScorable(item)) samples.push(item);
+      else metrics.anomalyBadPoints.inc({ reason: isSample(item) ? 'not_finite' : 'malformed' });
     }
+    // Models are loaded before the first point is scored: a store failure fails the message before it
+    // changed anything, so its redelivery scores every point exactly once.
+    for (const sample of samples) {
+      for (const g of groupsOf(sample)) await resourceWatch(g.group, g.resource);
+      if (settings.selection.watched(sample.name, sample.labels)) await seriesWatch(sample);
+    }
+
     const events: AnomalyEvent[] = [];
     let scored = 0;
-    for (const sample of samples as unknown[]) {
-      if (!isSample(sample)) {
-        metrics.anomalyBadPoints.inc({ reason: 'malformed' });
-        continue;
+    for (const sample of samples) {
+      for (const { id, dim } of groupsOf(sample)) {
+        const resource = resources.get(id)!;
+        const round = resource.offer(dim, sample.series, sample.t, sample.v, settings.rules, clock.now());
+        if (round?.verdict) events.push(resourceEvent(resource, sample.t, round.main.value, round.score, round.verdict, round.main.series.split('{')[0] ?? ''));
       }
-      if (typeof sample.v !== 'number' || typeof sample.t !== 'number' || !Number.isFinite(sample.v) || !Number.isFinite(sample.t)) {
-        metrics.anomalyBadPoints.inc({ reason: 'not_finite' });
-        continue;
-      }
-      if (settings.groups.length > 0) await offerToGroups(sample, events);
       if (!settings.selection.watched(sample.name, sample.labels)) continue;
-      const watch = await seriesWatch(sample);
+      const watch = series.get(sample.series);
       if (!watch) {
         metrics.anomalyBadPoints.inc({ reason: 'series_limit' });
         logOnce('series_limit', { maxSeries: settings.config.max_series }, 'anomaly.max_series reached: points of series not yet watched are skipped');
@@ -275,6 +280,7 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     const message = (err as Error).message;
     metrics.anomalyRetrains.inc({ reason, outcome: 'failed' });
     log.warn({ series: watch.id, reason, err: { message } }, 'model training failed; the current model keeps scoring');
+    // Best effort: relearning runs in the middle of a batch, which must not fail half scored.
     await bus.publish([
       envelope(
         'system.event',
@@ -283,7 +289,7 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
         watch.id,
         at,
       ),
-    ]);
+    ]).catch((publishErr: unknown) => log.warn({ series: watch.id, err: publishErr }, 'could not publish model.training_failed'));
   }
 
   /**
