@@ -317,4 +317,34 @@ describe('anomaly detector on the local transport', () => {
     cleanups.push(() => reopened.close());
     expect((await reopened.models.load('b'))!.meta.params).toMatchObject({ points: 31 }); // restored, not started afresh
   });
+
+  it('a batch whose verdicts could not be published publishes the same message on redelivery, without scoring twice', async () => {
+    const store = SqliteStore.open(join(dir, 'redelivery.db'));
+    cleanups.push(() => store.close());
+    const published: Envelope[] = [];
+    let failNext = false;
+    const bus = {
+      async publish(messages: readonly Envelope[]) {
+        if (failNext && messages.some((m) => m.type === 'anomaly')) {
+          failNext = false;
+          throw new Error('bus down');
+        }
+        published.push(...messages);
+      },
+    };
+    const metrics = createMetrics();
+    const clock = { now: () => T0 };
+    const actor = createAnomalyDetector({ bus, store, clock, metrics, logger: createLogger('silent', { pretty: false }), config: () => config() });
+    const values = wave(460, 1, [450]);
+    const batch = (i: number) => envelope('samples', `b${i}`, { source: 'test', samples: [makeSample('cpu_usage', {}, T0 + i * STEP, values[i]!)] }, 'cpu_usage', T0);
+    for (let i = 0; i < 450; i++) await actor.handle(batch(i));
+    const before = published.filter((m) => m.type === 'anomaly').length;
+    failNext = true;
+    await expect(actor.handle(batch(450))).rejects.toThrow('bus down');
+    await actor.handle(batch(450)); // the redelivery
+    const spike = published.filter((m) => m.type === 'anomaly').slice(before);
+    expect(spike.map((m) => m.id)).toEqual(['b450-anomaly']);
+    expect((spike[0] as Envelope<'anomaly'>).payload.events[0]).toMatchObject({ state: 'anomalous', t: T0 + 450 * STEP });
+    expect(await metrics.registry.getSingleMetricAsString('vigil_anomaly_points_scored_total')).toContain('vigil_anomaly_points_scored_total 451');
+  });
 });
