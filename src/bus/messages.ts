@@ -134,7 +134,7 @@ export interface Envelope<T extends MessageType = MessageType> {
 /** Which inboxes receive each message type. The only place that knows who listens to what. */
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'samples.push': ['collector'],
-  // The detector and analyzer inboxes join when those actors ship: an inbox nobody consumes only grows.
+  // The analyzer's inbox joins when that actor ships: an inbox nobody consumes only grows.
   samples: ['alert-manager', 'anomaly-detector'],
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier'],
