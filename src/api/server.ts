@@ -11,6 +11,7 @@ import { createAuthenticator, requireRole, type TokenEntry } from './auth.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { registerModelRoutes } from './routes/models.js';
 import { registerSampleRoutes } from './routes/samples.js';
 
 export interface ApiDeps {
@@ -91,6 +92,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     registerAlertRoutes(api, deps);
     registerDeliveryRoutes(api, deps);
     registerRunRoutes(api, deps);
+    registerModelRoutes(api, deps);
     registerSampleRoutes(api, {
       publish: async (source, samples) => {
         await deps.bus.publish([envelope('samples.push', `push-${randomUUID()}`, { source, samples }, source)]);

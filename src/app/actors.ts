@@ -1,4 +1,5 @@
 import type { ActorFactory } from '../actors/actor.js';
+import { createAnomalyDetector } from '../actors/anomaly-detector/anomaly-detector.js';
 import { createAlertManager } from '../actors/alert-manager/alert-manager.js';
 import { createAutomation } from '../actors/automation/automation.js';
 import { createCollector } from '../actors/collector/collector.js';
@@ -8,6 +9,7 @@ import type { InboxName } from '../bus/messages.js';
 /** Actors this version can run; an inbox whose actor is missing here receives no messages (see ROUTES). */
 export const ACTOR_FACTORIES: Partial<Record<InboxName, ActorFactory>> = {
   collector: createCollector,
+  'anomaly-detector': createAnomalyDetector,
   'alert-manager': createAlertManager,
   notifier: createNotifier,
   automation: createAutomation,

@@ -42,6 +42,9 @@ export interface AnomalyEvent {
   detectors: Record<string, number>;
   /** A hint for the responder, from the per-metric hints in config. */
   recommendation?: string;
+  /** Multivariate verdicts: the resource (group and grouping label value) and the member series scored together. */
+  resource?: string;
+  members?: string[];
 }
 
 /** The predictive analyzer's latest forecast for one series watched by one `predict` rule. */
@@ -119,6 +122,10 @@ export interface MessagePayloads {
   /** A person approved or denied a run waiting for approval (API or CLI). */
   'runbook.approve': { executionId: string; by: string; comment?: string };
   'runbook.deny': { executionId: string; by: string; comment?: string };
+  /** The anomaly detector's periodic tick for one partition: persist models, retrain, settle quiet series. */
+  'anomaly.tick': { partition: number; due: number };
+  /** Retrain one series' model (or every model of the receiving partition when `series` is absent). */
+  'model.retrain': { series?: string; partition?: number; by: string };
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -137,8 +144,8 @@ export interface Envelope<T extends MessageType = MessageType> {
 /** Which inboxes receive each message type. The only place that knows who listens to what. */
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'samples.push': ['collector'],
-  // The detector and analyzer inboxes join when those actors ship: an inbox nobody consumes only grows.
-  samples: ['alert-manager', 'automation'],
+  // The analyzer's inbox joins when that actor ships: an inbox nobody consumes only grows.
+  samples: ['alert-manager', 'anomaly-detector', 'automation'],
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier', 'automation'],
   'delivery.retry': ['notifier'],
@@ -154,6 +161,8 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'runbook.timer': ['automation'],
   'runbook.approve': ['automation'],
   'runbook.deny': ['automation'],
+  'anomaly.tick': ['anomaly-detector'],
+  'model.retrain': ['anomaly-detector'],
 };
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {

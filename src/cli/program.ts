@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
+import { modelsCommand } from './models.js';
 import { oncallCommand } from './oncall.js';
 import { checkCommand, testCommand } from './prom-rules.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { schemaCommand } from './schema.js';
+import { scoreCommand } from './score.js';
 import { validateCommand } from './validate.js';
 
 export function createProgram(): Command {
@@ -23,5 +25,7 @@ export function createProgram(): Command {
   program.addCommand(runsCommand());
   program.addCommand(checkCommand());
   program.addCommand(testCommand());
+  program.addCommand(modelsCommand());
+  program.addCommand(scoreCommand());
   return program;
 }

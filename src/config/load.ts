@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type RawConfig, type RunbookConfig, type SecretValue } from './schema.js';
+import { anomalyProblems } from '../actors/anomaly-detector/check.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 import { automationProblems } from '../automation/check.js';
@@ -35,9 +36,11 @@ export interface VigilConfig {
   notifier: Section<'notifier'>;
   automation: Section<'automation'>;
   runbooks: RunbookConfig[];
+  anomaly: Section<'anomaly'>;
 }
 
-const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation'] as const;
+
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation', 'anomaly'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
@@ -157,6 +160,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   problems.push(...routingProblems(config.notifier));
   problems.push(...checkOncall(config));
   problems.push(...automationProblems(config, checkSecret));
+  problems.push(...anomalyProblems(config));
   return problems;
 }
 

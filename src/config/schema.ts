@@ -172,6 +172,82 @@ export const ThresholdRuleSchema = Strict(
 
 export const RulesSchema = Type.Array(ThresholdRuleSchema, { default: [] });
 
+/** Selects series by metric name (`*` matches any run of characters) and, optionally, exact label values. */
+const SeriesMatcher = Strict(
+  {
+    metric: Type.String({ minLength: 1, description: 'Metric name or glob, e.g. cpu* or node_*_bytes.' }),
+    match: Type.Optional(Labels),
+  },
+  'A metric name (glob) and optional label values.',
+);
+
+export const AnomalySchema = Strict(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Run the anomaly detector on the series it watches.' }),
+    detector: Type.String({ default: 'ensemble', description: 'Detector of every series (see `vigil score --help` for the names).' }),
+    threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: "Calibrated score at which a point is anomalous; defaults to the detector's DEFAULT_THRESHOLD." })),
+    severity: Strict(
+      {
+        warning: Type.Number({ minimum: 0, maximum: 1, default: 0.7, description: 'Scores at or above this are warnings (below: info).' }),
+        critical: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'Scores at or above this are critical.' }),
+      },
+      'Severity bands of the anomaly score.',
+      { default: {} },
+    ),
+    watch: Type.Array(SeriesMatcher, { default: [], description: 'Series to watch; every series when empty.' }),
+    ignore: Type.Array(SeriesMatcher, { default: [], description: 'Series never watched, even when `watch` selects them.' }),
+    hints: Type.Array(
+      Strict({ metric: Type.String({ minLength: 1, description: 'Metric name or glob.' }), recommendation: Type.String({ minLength: 1 }) }, 'A recommended action for anomalies of matching metrics.'),
+      {
+        default: [
+          { metric: '*cpu*', recommendation: 'check CPU-heavy processes' },
+          { metric: '*mem*', recommendation: 'check memory-hungry processes and leaks' },
+          { metric: '*disk*', recommendation: 'check disk usage and I/O-heavy processes' },
+          { metric: '*filesystem*', recommendation: 'check disk usage and I/O-heavy processes' },
+          { metric: '*latency*', recommendation: 'check slow dependencies and recent deploys' },
+          { metric: '*error*', recommendation: 'check recent deploys and error logs' },
+        ],
+        description: 'Per-metric recommendations, first match wins.',
+      },
+    ),
+    settle: Strict(
+      {
+        points: Type.Integer({ minimum: 1, default: 5, description: 'Consecutive points below the threshold after which an anomalous series is normal again.' }),
+        after: Duration('Or this long without an anomalous point', '15m'),
+      },
+      'When an anomalous series counts as normal again (one `normal` event).',
+      { default: {} },
+    ),
+    retrain: Strict(
+      {
+        interval: Duration('Models with batch training (retrainDue) are retrained at most this often; online ones learn every point', '24h'),
+        window: Type.Integer({ minimum: 16, maximum: 100_000, default: 512, description: 'Recent points kept per series to relearn from (on drift or on request).' }),
+        drift_points: Type.Integer({ minimum: 0, default: 20, description: 'Consecutive points outside the expected band that count as a sustained level change and trigger relearning (0: never).' }),
+      },
+      'Retraining on a schedule, on drift and on request (`vigil models retrain`).',
+      { default: {} },
+    ),
+    persist_interval: Duration('Changed models are saved to the store this often (and at stop)', '5m'),
+    max_series: Type.Integer({ minimum: 1, default: 1000, description: 'Memory guard: series (and resources) watched per process (see the README for the memory per series); points of further series are skipped and counted.' }),
+    forget_after: Duration('A series silent this long is saved and leaves memory (it is restored if it comes back)', '24h'),
+    multivariate: Type.Array(
+      Strict(
+        {
+          name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'Group name; becomes the event name.' }),
+          by: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'Label that names the resource, e.g. instance.' }),
+          metrics: Type.Array(Type.String({ minLength: 1 }), { minItems: 2, description: 'Metric names or globs scored together, e.g. [cpu*, mem*, disk*].' }),
+          trees: Type.Integer({ minimum: 10, maximum: 500, default: 100 }),
+          train_size: Type.Integer({ minimum: 32, maximum: 10_000, default: 256, description: 'Joint vectors the forest is trained on.' }),
+          retrain_every: Type.Integer({ minimum: 1, default: 256, description: 'Joint vectors between two trainings.' }),
+        },
+        'Series of one resource scored together: an isolation forest and the Mahalanobis distance on the whitened joint vector.',
+      ),
+      { default: [] },
+    ),
+  },
+  'The anomaly detector: which series, which detector, events, model lifecycle.',
+);
+
 /** Per-channel template overrides; `{{ ... }}` placeholders as documented in the README. */
 const Templates = (fields: string[]) =>
   Type.Optional(Strict(Object.fromEntries(fields.map((f) => [f, Type.Optional(Type.String())])), 'Template overrides; unset fields use the built-in defaults.'));
@@ -634,6 +710,7 @@ export const ConfigSchema = Type.Object(
     notifier: Type.Optional(NotifierSchema),
     automation: Type.Optional(AutomationSchema),
     runbooks: Type.Optional(RunbooksSchema),
+    anomaly: Type.Optional(AnomalySchema),
   },
   { additionalProperties: false, title: 'Vigil configuration', description: 'Vigil daemon configuration (YAML).' },
 );
@@ -656,3 +733,4 @@ export type AutomationConfig = Static<typeof AutomationSchema>;
 export type RunbookConfig = Omit<Static<typeof RunbookSchema>, 'trigger'> & { trigger: RunbookTriggerConfig };
 export type RunbookStep = RunbookConfig['steps'][number];
 export type VerifyConfig = NonNullable<RunbookConfig['verify']>;
+export type AnomalyConfig = Static<typeof AnomalySchema>;

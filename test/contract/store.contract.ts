@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeModel, encodeModel } from '../../src/actors/anomaly-detector/model-codec.js';
+import { SeriesWatch } from '../../src/actors/anomaly-detector/series-watch.js';
+import { createDetector, restoreDetector } from '../../src/models/anomaly/detector.js';
 import { INDEXES, type Collection, type CollectionName, type ModelRecord, type Store } from '../../src/store/store.js';
 
 /**
@@ -251,6 +254,19 @@ export function storeContract(name: string, open: () => Promise<Store>, reopen?:
         expect(newest).toEqual([model('m3', 'a', 103), model('m2', 'a', 102)]);
         expect((await store.models.list({ range: { field: 'createdAt', from: 101, to: 102 } })).map((m) => m.id)).toEqual(['m1', 'm2']);
         await expect(store.models.list({ where: { version: 1 } } as never)).rejects.toThrow(/models: invalid query: where field "version"/);
+      });
+
+      it("an anomaly detector's model saved mid-series resumes scoring exactly where it was", async () => {
+        const rules = { threshold: 0.5, settlePoints: 5, settleAfterMs: 900_000, driftPoints: 20 };
+        const value = (i: number) => 50 + 10 * Math.sin(i / 20) + ((i * 7919) % 13) / 5 + (i === 420 ? 60 : 0);
+        const watch = new SeriesWatch('cpu{host="a"}', 'cpu', { host: 'a' }, createDetector(), 512);
+        for (let i = 0; i < 300; i++) watch.observe(i * 60_000, value(i), rules);
+        const { meta, weights } = encodeModel(watch, watch.save(), 1);
+        await store.models.save(meta, weights);
+        const decoded = decodeModel((await store.models.load(meta.id))!);
+        const restored = new SeriesWatch(decoded.id, decoded.name, decoded.labels, restoreDetector(decoded.saved.detector), 512, decoded.saved.watch);
+        for (let i = 300; i < 500; i++) expect(restored.observe(i * 60_000, value(i), rules)).toEqual(watch.observe(i * 60_000, value(i), rules));
+        expect(restored.save()).toEqual(watch.save());
       });
 
       it('deletes a model and its weights', async () => {

@@ -1,0 +1,160 @@
+/**
+ * A detector = scoring families -> one anomaly likelihood each -> combined -> quiet period after an alert.
+ * Each family alone is a detector (`robust`, ...); `ensemble` is the default, one configuration for all.
+ */
+import type { DetectorState, PointScore, StreamingDetector } from './detector.js';
+import type { FamilyState, ScoringFamily } from './family.js';
+import { AnomalyLikelihood, type LikelihoodParams, type LikelihoodState } from './likelihood.js';
+import { ForestFamily } from './iforest.js';
+import { RobustFamily } from './robust.js';
+
+/** Score at or above which a point is an anomaly (a Gaussian tail of 1e-5 on the likelihood scale). */
+export const DEFAULT_THRESHOLD = 0.5;
+
+const FAMILIES = {
+  robust: { create: (params: Record<string, unknown>) => new RobustFamily(params), restore: RobustFamily.restore },
+  iforest: { create: (params: Record<string, unknown>) => new ForestFamily(params), restore: ForestFamily.restore },
+} satisfies Record<string, { create(params: Record<string, unknown>): ScoringFamily; restore(state: FamilyState): ScoringFamily }>;
+
+export type FamilyName = keyof typeof FAMILIES;
+
+const PRESETS = {
+  ensemble: ['robust', 'iforest'],
+  robust: ['robust'],
+  iforest: ['iforest'],
+} satisfies Record<string, FamilyName[]>;
+
+export type DetectorName = keyof typeof PRESETS;
+export const DETECTOR_NAMES = Object.keys(PRESETS) as DetectorName[];
+
+export interface DetectorOptions {
+  /** Per-family parameter overrides. */
+  families?: Partial<Record<FamilyName, Record<string, unknown>>>;
+  likelihood?: Partial<LikelihoodParams>;
+  /** Score at which an alert is raised (and the quiet period starts). */
+  threshold?: number;
+  /** Points after an alert during which the score is held at 0. */
+  quietPoints?: number;
+  /** How family scores combine: their mean (agreement) or their max (any family). */
+  combine?: 'mean' | 'max';
+}
+
+interface PipelineParams {
+  families: FamilyName[];
+  familyParams: Partial<Record<FamilyName, Record<string, unknown>>>;
+  likelihood: Partial<LikelihoodParams>;
+  threshold: number;
+  quietPoints: number;
+  combine: 'mean' | 'max';
+}
+
+interface PipelineState {
+  points: number;
+  quietLeft: number;
+  families: FamilyState[];
+  likelihoods: LikelihoodState[];
+  /** Byte length of each family's weights inside DetectorState.weights. */
+  weightSizes: number[];
+}
+
+const VERSION = 1;
+const DEFAULT_QUIET_POINTS = 100;
+
+class Pipeline implements StreamingDetector {
+  private points: number;
+  private quietLeft: number;
+
+  constructor(
+    readonly kind: DetectorName,
+    private readonly params: PipelineParams,
+    private readonly families: ScoringFamily[],
+    private readonly likelihoods: AnomalyLikelihood[],
+    saved?: { points: number; quietLeft: number },
+  ) {
+    this.points = saved?.points ?? 0;
+    this.quietLeft = saved?.quietLeft ?? 0;
+  }
+
+  get retrainDue(): boolean {
+    return this.families.some((f) => f.retrainDue === true);
+  }
+
+  async retrain(): Promise<void> {
+    for (const family of this.families) if (family.retrainDue) await family.retrain?.();
+  }
+
+  update(t: number, value: number): PointScore {
+    this.points++;
+    const detectors: Record<string, number> = {};
+    let combined = 0;
+    let expected: PointScore['expected'] | null = null;
+    this.families.forEach((family, i) => {
+      const { raw, expected: e } = family.observe(t, value);
+      const score = (this.likelihoods[i] as AnomalyLikelihood).update(raw);
+      detectors[family.name] = score;
+      combined = this.params.combine === 'max' ? Math.max(combined, score) : combined + score / this.families.length;
+      expected ??= e;
+    });
+    if (this.quietLeft > 0) {
+      this.quietLeft--;
+      combined = 0;
+    } else if (combined >= this.params.threshold) this.quietLeft = this.params.quietPoints;
+    return { score: combined, expected: expected ?? { value, lower: value, upper: value }, detectors };
+  }
+
+  save(): DetectorState {
+    const families = this.families.map((f) => f.save());
+    const weights = families.map((f) => f.weights ?? new Uint8Array(0));
+    const state: PipelineState = {
+      points: this.points,
+      quietLeft: this.quietLeft,
+      families: families.map(({ params, state: s }) => ({ params, state: s })),
+      likelihoods: this.likelihoods.map((l) => l.save()),
+      weightSizes: weights.map((w) => w.byteLength),
+    };
+    const total = weights.reduce((n, w) => n + w.byteLength, 0);
+    const out: DetectorState = { kind: this.kind, version: VERSION, params: { ...this.params }, state, points: this.points };
+    if (total > 0) out.weights = concatBytes(weights, total);
+    return out;
+  }
+}
+
+export function createPipeline(name: DetectorName, options: DetectorOptions): StreamingDetector {
+  const params: PipelineParams = {
+    families: PRESETS[name],
+    familyParams: options.families ?? {},
+    likelihood: options.likelihood ?? {},
+    threshold: options.threshold ?? DEFAULT_THRESHOLD,
+    quietPoints: options.quietPoints ?? DEFAULT_QUIET_POINTS,
+    combine: options.combine ?? 'mean',
+  };
+  const families = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
+  return new Pipeline(name, params, families, families.map(() => new AnomalyLikelihood(params.likelihood)));
+}
+
+export function restorePipeline(saved: DetectorState): StreamingDetector {
+  if (!(saved.kind in PRESETS)) throw new Error(`unknown detector kind "${saved.kind}" (known: ${DETECTOR_NAMES.join(', ')})`);
+  if (saved.version !== VERSION) throw new Error(`detector state version ${saved.version} is not supported (expected ${VERSION})`);
+  const params = saved.params as unknown as PipelineParams;
+  const state = saved.state as PipelineState;
+  let offset = 0;
+  const families = params.families.map((name, i) => {
+    const size = state.weightSizes[i] ?? 0;
+    const familyState: FamilyState = { ...(state.families[i] as FamilyState) };
+    if (size > 0 && saved.weights) familyState.weights = saved.weights.subarray(offset, offset + size);
+    offset += size;
+    return FAMILIES[name].restore(familyState);
+  });
+  const likelihoods = state.likelihoods.map((l) => new AnomalyLikelihood(params.likelihood, l));
+  return new Pipeline(saved.kind as DetectorName, params, families, likelihoods, state);
+}
+
+function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
