@@ -6,6 +6,7 @@ import type { DetectorState, PointScore, StreamingDetector } from './detector.js
 import type { FamilyState, ScoringFamily } from './family.js';
 import { AnomalyLikelihood, type LikelihoodParams, type LikelihoodState } from './likelihood.js';
 import { ForestFamily } from './iforest.js';
+import { NeuralFamily } from './neural.js';
 import { RobustFamily } from './robust.js';
 
 /** Score at or above which a point is an anomaly (a Gaussian tail of 1e-5 on the likelihood scale). */
@@ -14,6 +15,7 @@ export const DEFAULT_THRESHOLD = 0.5;
 const FAMILIES = {
   robust: { create: (params: Record<string, unknown>) => new RobustFamily(params), restore: RobustFamily.restore },
   iforest: { create: (params: Record<string, unknown>) => new ForestFamily(params), restore: ForestFamily.restore },
+  neural: { create: (params: Record<string, unknown>) => new NeuralFamily(params), restore: NeuralFamily.restore },
 } satisfies Record<string, { create(params: Record<string, unknown>): ScoringFamily; restore(state: FamilyState): ScoringFamily }>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -22,6 +24,7 @@ const PRESETS = {
   ensemble: ['robust', 'iforest'],
   robust: ['robust'],
   iforest: ['iforest'],
+  neural: ['neural'],
 } satisfies Record<string, FamilyName[]>;
 
 export type DetectorName = keyof typeof PRESETS;
