@@ -7,21 +7,30 @@
 export interface LikelihoodParams {
   /** Raw scores averaged into the "recent" value. */
   shortWindow: number;
+  /** A second, longer average (NAB uses 10) for sustained moderate surprise; 0 = off. */
+  sustainWindow: number;
   /** Effective memory of the long-run distribution, in points. */
   horizon: number;
   /** Points observed before any non-zero likelihood. */
   learning: number;
   /** Floor of the long-run variance, so a perfectly quiet series does not alarm on noise. */
   minVariance: number;
+  /** 'gaussian': tail of a normal fit; 'empirical': how often raw scores this high were seen; 'both': the smaller. */
+  tail: 'gaussian' | 'empirical' | 'both';
 }
 
-export const LIKELIHOOD_DEFAULTS: LikelihoodParams = { shortWindow: 1, horizon: 8640, learning: 150, minVariance: 1e-4 };
+export const LIKELIHOOD_DEFAULTS: LikelihoodParams = { shortWindow: 1, sustainWindow: 0, horizon: 8640, learning: 150, minVariance: 1e-4, tail: 'both' };
+
+const BINS = 64;
 
 export interface LikelihoodState {
   recent: number[];
   n: number;
   mean: number;
   variance: number;
+  /** Decayed counts of raw scores per bin (bin = floor(sqrt(raw) * BINS)), scaled by `weight`. */
+  bins: number[];
+  weight: number;
 }
 
 export class AnomalyLikelihood {
@@ -30,19 +39,32 @@ export class AnomalyLikelihood {
 
   constructor(params: Partial<LikelihoodParams> = {}, saved?: LikelihoodState) {
     this.p = { ...LIKELIHOOD_DEFAULTS, ...params };
-    this.s = saved ? structuredClone(saved) : { recent: [], n: 0, mean: 0, variance: 0 };
+    this.s = saved ? structuredClone(saved) : { recent: [], n: 0, mean: 0, variance: 0, bins: new Array<number>(BINS).fill(0), weight: 1 };
   }
 
   /** Log-scaled likelihood in [0,1] of the recent raw scores, then learns from `raw`. */
   update(raw: number): number {
     const s = this.s;
     s.recent.push(raw);
-    if (s.recent.length > this.p.shortWindow) s.recent.shift();
+    if (s.recent.length > Math.max(this.p.shortWindow, this.p.sustainWindow)) s.recent.shift();
     let score = 0;
     if (s.n >= this.p.learning) {
-      const recentMean = s.recent.reduce((a, b) => a + b, 0) / s.recent.length;
-      const z = (recentMean - s.mean) / Math.sqrt(Math.max(s.variance, this.p.minVariance));
-      score = logTail(z);
+      const sd = Math.sqrt(Math.max(s.variance, this.p.minVariance));
+      const short = mean(s.recent.slice(-this.p.shortWindow));
+      const gaussian = this.p.tail === 'empirical' ? 1 : logTail((short - s.mean) / sd);
+      const empirical = this.p.tail === 'gaussian' ? 1 : this.empiricalScore(short);
+      score = Math.min(gaussian, empirical);
+      if (this.p.sustainWindow > 0 && s.recent.length >= this.p.sustainWindow) {
+        // The mean of n raw scores varies sqrt(n) times less than one; NAB keeps the single-score spread (conservative).
+        score = Math.max(score, logTail((mean(s.recent) - s.mean) / sd));
+      }
+    }
+    const bin = Math.min(BINS - 1, Math.floor(Math.sqrt(Math.max(0, raw)) * BINS));
+    s.bins[bin] = (s.bins[bin] as number) + s.weight;
+    s.weight /= 1 - 1 / this.p.horizon;
+    if (s.weight > 1e100) {
+      s.bins = s.bins.map((c) => c / s.weight);
+      s.weight = 1;
     }
     // Running mean/variance: exact until `horizon` points, exponentially weighted after.
     s.n++;
@@ -53,9 +75,36 @@ export class AnomalyLikelihood {
     return score;
   }
 
+  /** -log10 of the share of past raw scores at or above `raw` (one pseudo-count), mapped like logTail. */
+  private empiricalScore(raw: number): number {
+    const s = this.s;
+    const bin = Math.min(BINS - 1, Math.floor(Math.sqrt(Math.max(0, raw)) * BINS));
+    let above = 0;
+    let total = 0;
+    for (let b = 0; b < BINS; b++) {
+      const c = s.bins[b] as number;
+      total += c;
+      if (b >= bin) above += c;
+    }
+    const p = (above + s.weight) / (total + s.weight);
+    const x = -Math.log10(p);
+    return toScore(x);
+  }
+
   save(): LikelihoodState {
     return structuredClone(this.s);
   }
+}
+
+/** -log10 of a tail probability, mapped to [0,1): 0.5 at a tail of 10^-HALF_SCORE_DECADES. */
+export const HALF_SCORE_DECADES = 2;
+
+function toScore(x: number): number {
+  return x / (x + HALF_SCORE_DECADES);
+}
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /**
@@ -65,7 +114,7 @@ export class AnomalyLikelihood {
 export function logTail(z: number): number {
   if (z <= 0) return 0;
   const x = -log10UpperTail(z);
-  return x / (x + 5);
+  return toScore(x);
 }
 
 /** log10 of the upper Gaussian tail Q(z), with the asymptotic series where erfc underflows. */

@@ -21,7 +21,7 @@ const FAMILIES = {
 export type FamilyName = keyof typeof FAMILIES;
 
 const PRESETS = {
-  ensemble: ['robust', 'iforest'],
+  ensemble: ['robust'],
   robust: ['robust'],
   iforest: ['iforest'],
   neural: ['neural'],
@@ -38,6 +38,8 @@ export interface DetectorOptions {
   threshold?: number;
   /** Points after an alert during which the score is held at 0. */
   quietPoints?: number;
+  /** 'threshold': after a score >= threshold, hold 0 for quietPoints; 'recent-max': report a score only when it beats every score of the last quietPoints points (a quiet period at every threshold). */
+  quiet?: 'threshold' | 'recent-max';
   /** How family scores combine: their mean (agreement) or their max (any family). */
   combine?: 'mean' | 'max';
 }
@@ -49,11 +51,13 @@ interface PipelineParams {
   threshold: number;
   quietPoints: number;
   combine: 'mean' | 'max';
+  quiet: 'threshold' | 'recent-max';
 }
 
 interface PipelineState {
   points: number;
   quietLeft: number;
+  recent: number[];
   families: FamilyState[];
   likelihoods: LikelihoodState[];
   /** Byte length of each family's weights inside DetectorState.weights. */
@@ -66,16 +70,18 @@ const DEFAULT_QUIET_POINTS = 100;
 class Pipeline implements StreamingDetector {
   private points: number;
   private quietLeft: number;
+  private readonly recent: number[];
 
   constructor(
     readonly kind: DetectorName,
     private readonly params: PipelineParams,
     private readonly families: ScoringFamily[],
     private readonly likelihoods: AnomalyLikelihood[],
-    saved?: { points: number; quietLeft: number },
+    saved?: { points: number; quietLeft: number; recent: number[] },
   ) {
     this.points = saved?.points ?? 0;
     this.quietLeft = saved?.quietLeft ?? 0;
+    this.recent = saved?.recent ? [...saved.recent] : [];
   }
 
   get retrainDue(): boolean {
@@ -98,7 +104,12 @@ class Pipeline implements StreamingDetector {
       combined = this.params.combine === 'max' ? Math.max(combined, score) : combined + score / this.families.length;
       expected ??= e;
     });
-    if (this.quietLeft > 0) {
+    if (this.params.quiet === 'recent-max') {
+      const beaten = this.recent.some((r) => r >= combined);
+      this.recent.push(combined);
+      if (this.recent.length > this.params.quietPoints) this.recent.shift();
+      if (beaten) combined = 0;
+    } else if (this.quietLeft > 0) {
       this.quietLeft--;
       combined = 0;
     } else if (combined >= this.params.threshold) this.quietLeft = this.params.quietPoints;
@@ -111,6 +122,7 @@ class Pipeline implements StreamingDetector {
     const state: PipelineState = {
       points: this.points,
       quietLeft: this.quietLeft,
+      recent: [...this.recent],
       families: families.map(({ params, state: s }) => ({ params, state: s })),
       likelihoods: this.likelihoods.map((l) => l.save()),
       weightSizes: weights.map((w) => w.byteLength),
@@ -130,6 +142,7 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
     quietPoints: options.quietPoints ?? DEFAULT_QUIET_POINTS,
     combine: options.combine ?? 'mean',
+    quiet: options.quiet ?? 'threshold',
   };
   const families = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
   return new Pipeline(name, params, families, families.map(() => new AnomalyLikelihood(params.likelihood)));
