@@ -1,14 +1,14 @@
 /**
- * Anomaly likelihood (after NAB's, Ahmad et al. 2017): how improbable the recent mean raw score is under
- * the long-run distribution of raw scores, as a Gaussian tail, on a log scale so that 0.5 means a tail
- * of 1e-5 on every series. O(1) memory: a short ring plus running mean and variance that become
- * exponentially weighted after `horizon` points.
+ * Anomaly likelihood (after NAB's, Ahmad et al. 2017): how improbable the recent raw score is given the
+ * series' own history of raw scores, so one threshold works across series. Two tails, the smaller wins:
+ * a Gaussian fit (running mean/variance, exact until `horizon` points, exponentially weighted after) and
+ * the empirical share of past raw scores at least as high (decayed histogram), which stops a routine
+ * spike pattern from alarming forever. Reported as -log10(tail) mapped to [0,1), 0.5 at a tail of 1e-2.
+ * O(1) memory per series.
  */
 export interface LikelihoodParams {
   /** Raw scores averaged into the "recent" value. */
   shortWindow: number;
-  /** A second, longer average (NAB uses 10) for sustained moderate surprise; 0 = off. */
-  sustainWindow: number;
   /** Effective memory of the long-run distribution, in points. */
   horizon: number;
   /** Points observed before any non-zero likelihood. */
@@ -19,7 +19,7 @@ export interface LikelihoodParams {
   tail: 'gaussian' | 'empirical' | 'both';
 }
 
-export const LIKELIHOOD_DEFAULTS: LikelihoodParams = { shortWindow: 1, sustainWindow: 0, horizon: 8640, learning: 150, minVariance: 1e-4, tail: 'both' };
+export const LIKELIHOOD_DEFAULTS: LikelihoodParams = { shortWindow: 1, horizon: 8640, learning: 150, minVariance: 1e-4, tail: 'both' };
 
 const BINS = 64;
 
@@ -46,18 +46,14 @@ export class AnomalyLikelihood {
   update(raw: number): number {
     const s = this.s;
     s.recent.push(raw);
-    if (s.recent.length > Math.max(this.p.shortWindow, this.p.sustainWindow)) s.recent.shift();
+    if (s.recent.length > this.p.shortWindow) s.recent.shift();
     let score = 0;
     if (s.n >= this.p.learning) {
       const sd = Math.sqrt(Math.max(s.variance, this.p.minVariance));
-      const short = mean(s.recent.slice(-this.p.shortWindow));
-      const gaussian = this.p.tail === 'empirical' ? 1 : logTail((short - s.mean) / sd);
-      const empirical = this.p.tail === 'gaussian' ? 1 : this.empiricalScore(short);
+      const recent = s.recent.reduce((a, b) => a + b, 0) / s.recent.length;
+      const gaussian = this.p.tail === 'empirical' ? 1 : logTail((recent - s.mean) / sd);
+      const empirical = this.p.tail === 'gaussian' ? 1 : this.empiricalScore(recent);
       score = Math.min(gaussian, empirical);
-      if (this.p.sustainWindow > 0 && s.recent.length >= this.p.sustainWindow) {
-        // The mean of n raw scores varies sqrt(n) times less than one; NAB keeps the single-score spread (conservative).
-        score = Math.max(score, logTail((mean(s.recent) - s.mean) / sd));
-      }
     }
     const bin = Math.min(BINS - 1, Math.floor(Math.sqrt(Math.max(0, raw)) * BINS));
     s.bins[bin] = (s.bins[bin] as number) + s.weight;
@@ -101,10 +97,6 @@ export const HALF_SCORE_DECADES = 2;
 
 function toScore(x: number): number {
   return x / (x + HALF_SCORE_DECADES);
-}
-
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /**

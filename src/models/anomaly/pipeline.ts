@@ -9,7 +9,7 @@ import { ForestFamily } from './iforest.js';
 import { NeuralFamily } from './neural.js';
 import { RobustFamily } from './robust.js';
 
-/** Score at or above which a point is an anomaly (a Gaussian tail of 1e-5 on the likelihood scale). */
+/** Score at or above which a point is an anomaly (a tail probability of 1e-2, see likelihood.ts). */
 export const DEFAULT_THRESHOLD = 0.5;
 
 const FAMILIES = {
@@ -38,8 +38,6 @@ export interface DetectorOptions {
   threshold?: number;
   /** Points after an alert during which the score is held at 0. */
   quietPoints?: number;
-  /** 'threshold': after a score >= threshold, hold 0 for quietPoints; 'recent-max': report a score only when it beats every score of the last quietPoints points (a quiet period at every threshold). */
-  quiet?: 'threshold' | 'recent-max';
   /** How family scores combine: their mean (agreement) or their max (any family). */
   combine?: 'mean' | 'max';
 }
@@ -51,13 +49,11 @@ interface PipelineParams {
   threshold: number;
   quietPoints: number;
   combine: 'mean' | 'max';
-  quiet: 'threshold' | 'recent-max';
 }
 
 interface PipelineState {
   points: number;
   quietLeft: number;
-  recent: number[];
   families: FamilyState[];
   likelihoods: LikelihoodState[];
   /** Byte length of each family's weights inside DetectorState.weights. */
@@ -70,18 +66,16 @@ const DEFAULT_QUIET_POINTS = 100;
 class Pipeline implements StreamingDetector {
   private points: number;
   private quietLeft: number;
-  private readonly recent: number[];
 
   constructor(
     readonly kind: DetectorName,
     private readonly params: PipelineParams,
     private readonly families: ScoringFamily[],
     private readonly likelihoods: AnomalyLikelihood[],
-    saved?: { points: number; quietLeft: number; recent: number[] },
+    saved?: { points: number; quietLeft: number },
   ) {
     this.points = saved?.points ?? 0;
     this.quietLeft = saved?.quietLeft ?? 0;
-    this.recent = saved?.recent ? [...saved.recent] : [];
   }
 
   get retrainDue(): boolean {
@@ -104,12 +98,7 @@ class Pipeline implements StreamingDetector {
       combined = this.params.combine === 'max' ? Math.max(combined, score) : combined + score / this.families.length;
       expected ??= e;
     });
-    if (this.params.quiet === 'recent-max') {
-      const beaten = this.recent.some((r) => r >= combined);
-      this.recent.push(combined);
-      if (this.recent.length > this.params.quietPoints) this.recent.shift();
-      if (beaten) combined = 0;
-    } else if (this.quietLeft > 0) {
+    if (this.quietLeft > 0) {
       this.quietLeft--;
       combined = 0;
     } else if (combined >= this.params.threshold) this.quietLeft = this.params.quietPoints;
@@ -122,7 +111,6 @@ class Pipeline implements StreamingDetector {
     const state: PipelineState = {
       points: this.points,
       quietLeft: this.quietLeft,
-      recent: [...this.recent],
       families: families.map(({ params, state: s }) => ({ params, state: s })),
       likelihoods: this.likelihoods.map((l) => l.save()),
       weightSizes: weights.map((w) => w.byteLength),
@@ -142,7 +130,6 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
     quietPoints: options.quietPoints ?? DEFAULT_QUIET_POINTS,
     combine: options.combine ?? 'mean',
-    quiet: options.quiet ?? 'threshold',
   };
   const families = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
   return new Pipeline(name, params, families, families.map(() => new AnomalyLikelihood(params.likelihood)));
