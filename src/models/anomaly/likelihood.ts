@@ -100,8 +100,8 @@ function toScore(x: number): number {
 }
 
 /**
- * Maps a z-score to x/(x+5) where x = -log10 of its upper Gaussian tail: 0 for an ordinary value, 0.5
- * for a tail of 1e-5, approaching 1 without saturating, so extreme points still rank above merely rare ones.
+ * Maps a z-score to its score via x = -log10 of its upper Gaussian tail: 0 for an ordinary value, 0.5 for
+ * a tail of 1e-2, approaching 1 without saturating, so extreme points still rank above merely rare ones.
  */
 export function logTail(z: number): number {
   if (z <= 0) return 0;
