@@ -36,8 +36,10 @@ export interface DetectorOptions {
   likelihood?: Partial<LikelihoodParams>;
   /** Score at which an alert is raised (and the quiet period starts). */
   threshold?: number;
-  /** Points after an alert during which the score is held at 0. */
+  /** Points after an alert during which the score is held at 0 ... */
   quietPoints?: number;
+  /** ... unless it beats the highest score since the alert by this much. */
+  quietEscalation?: number;
   /** How family scores combine: their mean (agreement) or their max (any family). */
   combine?: 'mean' | 'max';
 }
@@ -48,12 +50,14 @@ interface PipelineParams {
   likelihood: Partial<LikelihoodParams>;
   threshold: number;
   quietPoints: number;
+  quietEscalation: number;
   combine: 'mean' | 'max';
 }
 
 interface PipelineState {
   points: number;
   quietLeft: number;
+  quietLevel: number;
   families: FamilyState[];
   likelihoods: LikelihoodState[];
   /** Byte length of each family's weights inside DetectorState.weights. */
@@ -62,20 +66,23 @@ interface PipelineState {
 
 const VERSION = 1;
 const DEFAULT_QUIET_POINTS = 100;
+const DEFAULT_QUIET_ESCALATION = 0.1;
 
 class Pipeline implements StreamingDetector {
   private points: number;
   private quietLeft: number;
+  private quietLevel: number;
 
   constructor(
     readonly kind: DetectorName,
     private readonly params: PipelineParams,
     private readonly families: ScoringFamily[],
     private readonly likelihoods: AnomalyLikelihood[],
-    saved?: { points: number; quietLeft: number },
+    saved?: { points: number; quietLeft: number; quietLevel: number },
   ) {
     this.points = saved?.points ?? 0;
     this.quietLeft = saved?.quietLeft ?? 0;
+    this.quietLevel = saved?.quietLevel ?? 0;
   }
 
   get retrainDue(): boolean {
@@ -100,8 +107,13 @@ class Pipeline implements StreamingDetector {
     });
     if (this.quietLeft > 0) {
       this.quietLeft--;
-      combined = 0;
-    } else if (combined >= this.params.threshold) this.quietLeft = this.params.quietPoints;
+      // A clearly stronger anomaly still gets through; repeats of the same one do not.
+      if (combined >= this.quietLevel + this.params.quietEscalation) this.quietLevel = combined;
+      else combined = 0;
+    } else if (combined >= this.params.threshold) {
+      this.quietLeft = this.params.quietPoints;
+      this.quietLevel = combined;
+    }
     return { score: combined, expected: expected ?? { value, lower: value, upper: value }, detectors };
   }
 
@@ -111,6 +123,7 @@ class Pipeline implements StreamingDetector {
     const state: PipelineState = {
       points: this.points,
       quietLeft: this.quietLeft,
+      quietLevel: this.quietLevel,
       families: families.map(({ params, state: s }) => ({ params, state: s })),
       likelihoods: this.likelihoods.map((l) => l.save()),
       weightSizes: weights.map((w) => w.byteLength),
@@ -130,6 +143,7 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
     quietPoints: options.quietPoints ?? DEFAULT_QUIET_POINTS,
     combine: options.combine ?? 'mean',
+    quietEscalation: options.quietEscalation ?? DEFAULT_QUIET_ESCALATION,
   };
   const families = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
   return new Pipeline(name, params, families, families.map(() => new AnomalyLikelihood(params.likelihood)));
