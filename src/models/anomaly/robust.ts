@@ -34,7 +34,9 @@ interface Baseline {
   slots: (number | null)[];
   seen: number;
   periodMs: number;
+  /** Exponentially weighted mean absolute error, and how many errors went into it (for bias correction). */
   error: number;
+  errors: number;
   window: RollingWindowState;
 }
 
@@ -57,7 +59,7 @@ export class RobustFamily implements ScoringFamily {
     this.p = { ...ROBUST_DEFAULTS, ...params };
     this.s = saved ? structuredClone(saved) : {
       points: 0, lastT: null, stepMs: null, absStep: 0, lastValue: 0,
-      baselines: [{ slots: [], seen: 0, periodMs: 0, error: 0, window: { size: this.p.window, values: [] } }],
+      baselines: [{ slots: [], seen: 0, periodMs: 0, error: 0, errors: 0, window: { size: this.p.window, values: [] } }],
     };
     this.windows = this.s.baselines.map((b) => RollingWindow.restore(b.window));
   }
@@ -71,7 +73,8 @@ export class RobustFamily implements ScoringFamily {
     if (s.lastT !== null && s.stepMs === null && t > s.lastT) this.startProfiles(t - s.lastT);
     if (s.lastT !== null) s.absStep += ERROR_ALPHA * (Math.abs(value - s.lastValue) - s.absStep);
 
-    // Score against every ready baseline; report the one with the smallest recent error.
+    // Score against every baseline; report the one with the smallest recent error among those whose
+    // window is full (a baseline that has just started has too few residuals to judge by).
     let best: { z: number; center: number; sigma: number } | null = null;
     let bestError = Infinity;
     const offsets = s.baselines.map((b) => this.offset(b, t));
@@ -80,12 +83,16 @@ export class RobustFamily implements ScoringFamily {
       if (offset === null || offset === undefined) return;
       const window = this.windows[i] as RollingWindow;
       const scored = this.zScore(window, value - offset);
-      if (b.error < bestError || best === null) {
+      const error = b.errors > 0 ? b.error / (1 - (1 - ERROR_ALPHA) ** b.errors) : Infinity;
+      if (best === null || (window.count >= this.p.window && error < bestError)) {
         best = { ...scored, center: scored.center + offset };
-        bestError = b.error;
+        bestError = error;
       }
       // Learn after scoring: no look-ahead.
-      if (window.count > 0) b.error += ERROR_ALPHA * (Math.abs(value - offset - scored.center) - b.error);
+      if (window.count > 0) {
+        b.error += ERROR_ALPHA * (Math.abs(value - offset - scored.center) - b.error);
+        b.errors++;
+      }
       window.push(value - offset);
     });
     s.baselines.forEach((b) => this.learnProfile(b, t, value));
@@ -131,7 +138,7 @@ export class RobustFamily implements ScoringFamily {
     for (const periodMs of PERIODS_MS) {
       const slots = Math.round(periodMs / stepMs);
       if (slots < 4 || slots > this.p.maxPeriod) continue;
-      this.s.baselines.push({ slots: new Array<number | null>(slots).fill(null), seen: 0, periodMs, error: 0, window: { size: this.p.window, values: [] } });
+      this.s.baselines.push({ slots: new Array<number | null>(slots).fill(null), seen: 0, periodMs, error: 0, errors: 0, window: { size: this.p.window, values: [] } });
       this.windows.push(new RollingWindow(this.p.window));
     }
   }
