@@ -27,6 +27,8 @@ const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
 const MAD_TO_SIGMA = 1.4826;
 /** How fast the error comparison between baselines forgets. */
 const ERROR_ALPHA = 0.01;
+/** How fast the repeat rate forgets (about a week of 5-minute points). */
+const REPEAT_ALPHA = 0.0005;
 
 /** A baseline the value is compared against: none (plain) or a seasonal profile. */
 interface Baseline {
@@ -47,6 +49,9 @@ interface RobustState {
   baselines: Baseline[];
   absStep: number;
   lastValue: number;
+  /** Slow rate of exact repeats (value == previous value), and the current run of repeats. */
+  repeatRate: number;
+  run: number;
 }
 
 export class RobustFamily implements ScoringFamily {
@@ -58,7 +63,7 @@ export class RobustFamily implements ScoringFamily {
   constructor(params: Partial<RobustParams> = {}, saved?: RobustState) {
     this.p = { ...ROBUST_DEFAULTS, ...params };
     this.s = saved ? structuredClone(saved) : {
-      points: 0, lastT: null, stepMs: null, absStep: 0, lastValue: 0,
+      points: 0, lastT: null, stepMs: null, absStep: 0, lastValue: 0, repeatRate: 0, run: 0,
       baselines: [{ slots: [], seen: 0, periodMs: 0, error: 0, errors: 0, window: { size: this.p.window, values: [] } }],
     };
     this.windows = this.s.baselines.map((b) => RollingWindow.restore(b.window));
@@ -71,7 +76,11 @@ export class RobustFamily implements ScoringFamily {
   observe(t: number, value: number): RawScore {
     const s = this.s;
     if (s.lastT !== null && s.stepMs === null && t > s.lastT) this.startProfiles(t - s.lastT);
-    if (s.lastT !== null) s.absStep += ERROR_ALPHA * (Math.abs(value - s.lastValue) - s.absStep);
+    let flatZ = 0;
+    if (s.lastT !== null) {
+      s.absStep += ERROR_ALPHA * (Math.abs(value - s.lastValue) - s.absStep);
+      flatZ = this.flatline(value === s.lastValue);
+    }
 
     // Score against every baseline; report the one with the smallest recent error among those whose
     // window is full (a baseline that has just started has too few residuals to judge by).
@@ -101,13 +110,27 @@ export class RobustFamily implements ScoringFamily {
     s.points++;
 
     const chosen = best ?? { z: 0, center: value, sigma: 0 };
-    const z = s.points <= this.p.warmup ? 0 : chosen.z;
+    const z = s.points <= this.p.warmup ? 0 : Math.max(chosen.z, flatZ);
     return { raw: Math.min(1, z / this.p.zMax), expected: { value: chosen.center, lower: chosen.center - 3 * chosen.sigma, upper: chosen.center + 3 * chosen.sigma } };
   }
 
   save(): FamilyState {
     this.s.baselines.forEach((b, i) => (b.window = (this.windows[i] as RollingWindow).save()));
     return { params: { ...this.p }, state: structuredClone(this.s) };
+  }
+
+  /**
+   * A stuck series: k repeats in a row where repeats have had rate r is as likely as r^k; reported as the
+   * Gaussian z of that probability, sqrt(2·k·ln(1/r)), so a sensor that freezes is caught even when the
+   * frozen value looks ordinary.
+   */
+  private flatline(repeat: boolean): number {
+    const s = this.s;
+    const rate = Math.max(s.repeatRate, 1 / (s.points + 1));
+    s.run = repeat ? s.run + 1 : 0;
+    const z = s.run > 0 && rate < 1 ? Math.sqrt(2 * s.run * Math.log(1 / rate)) : 0;
+    s.repeatRate += Math.max(REPEAT_ALPHA, 1 / (s.points + 1)) * ((repeat ? 1 : 0) - s.repeatRate);
+    return z;
   }
 
   private zScore(window: RollingWindow, value: number): { z: number; center: number; sigma: number } {
