@@ -82,6 +82,8 @@ export class AnomalyLikelihood {
       total += c;
       if (b >= bin) above += c;
     }
+    // Higher than anything seen: the histogram cannot say how rare, leave it to the Gaussian tail.
+    if (above === 0) return 1;
     const p = (above + s.weight) / (total + s.weight);
     const x = -Math.log10(p);
     return toScore(x);
