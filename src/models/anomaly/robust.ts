@@ -12,15 +12,15 @@ export interface RobustParams {
   window: number;
   /** Smoothing of a seasonal profile slot, per period. */
   seasonalAlpha: number;
-  /** Largest period (in points) for which a profile is kept; longer ones cost too much memory. */
-  maxPeriod: number;
+  /** Most slots in a profile: finer data shares a slot (a weekly profile of 5-minute data has 30-minute slots). */
+  maxSlots: number;
   /** Points before the first non-zero score. */
   warmup: number;
   /** Robust z at which the raw score saturates at 1. */
   zMax: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxPeriod: 2016, warmup: 16, zMax: 100 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxSlots: 336, warmup: 16, zMax: 100 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
@@ -159,15 +159,16 @@ export class RobustFamily implements ScoringFamily {
   private startProfiles(stepMs: number): void {
     this.s.stepMs = stepMs;
     for (const periodMs of PERIODS_MS) {
-      const slots = Math.round(periodMs / stepMs);
-      if (slots < 4 || slots > this.p.maxPeriod) continue;
+      const points = Math.round(periodMs / stepMs);
+      if (points < 4) continue;
+      const slots = Math.min(points, this.p.maxSlots);
       this.s.baselines.push({ slots: new Array<number | null>(slots).fill(null), seen: 0, periodMs, error: 0, errors: 0, window: { size: this.p.window, values: [] } });
       this.windows.push(new RollingWindow(this.p.window));
     }
   }
 
   private slot(b: Baseline, t: number): number {
-    const step = this.s.stepMs as number;
-    return Math.floor((((t % b.periodMs) + b.periodMs) % b.periodMs) / step) % b.slots.length;
+    const phase = ((t % b.periodMs) + b.periodMs) % b.periodMs;
+    return Math.floor((phase * b.slots.length) / b.periodMs) % b.slots.length;
   }
 }
