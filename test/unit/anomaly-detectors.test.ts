@@ -28,8 +28,8 @@ function stuckAfter(at: number): (i: number, v: number) => number {
 // and states how many points after the change the default detector must alert.
 const cases: Array<{ name: string; within: number; change: (i: number, v: number) => number }> = [
   { name: 'a spike of +8', within: 0, change: (i, v) => (i === AT ? v + 8 : v) },
-  { name: 'a level shift of +6', within: 2, change: (i, v) => (i >= AT ? v + 6 : v) },
-  { name: 'a level drop of -6', within: 2, change: (i, v) => (i >= AT ? v - 6 : v) },
+  { name: 'a level shift of +8', within: 2, change: (i, v) => (i >= AT ? v + 8 : v) },
+  { name: 'a level drop of -8', within: 2, change: (i, v) => (i >= AT ? v - 8 : v) },
   { name: 'a trend change of +0.5 per point', within: 20, change: (i, v) => (i >= AT ? v + 0.5 * (i - AT) : v) },
   { name: 'a flatline (the value freezes)', within: 3, change: stuckAfter(AT) },
 ];
