@@ -52,6 +52,16 @@ describe('detector save/restore', () => {
     });
   }
 
+  it('rejects a non-finite point without touching its state', () => {
+    const detector = createDetector();
+    const data = series(400);
+    for (const [t, v] of data.slice(0, 300)) detector.update(t, v);
+    const before = JSON.stringify(detector.save());
+    expect(() => detector.update(data[300]![0], Number.NaN)).toThrow(/not a pair of finite numbers/);
+    expect(() => detector.update(Number.POSITIVE_INFINITY, 1)).toThrow(RangeError);
+    expect(JSON.stringify(detector.save())).toBe(before);
+  });
+
   it('rejects an unknown kind with a clear error', () => {
     expect(() => restoreDetector({ kind: 'nope', version: 1, params: {}, state: {}, points: 0 })).toThrow(/unknown detector kind "nope"/);
   });

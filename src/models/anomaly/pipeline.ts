@@ -94,6 +94,8 @@ class Pipeline implements StreamingDetector {
   }
 
   update(t: number, value: number): PointScore {
+    // Reject before learning anything, so one bad sample cannot poison the state.
+    if (!Number.isFinite(t) || !Number.isFinite(value)) throw new RangeError(`anomaly detector: point (${t}, ${value}) is not a pair of finite numbers`);
     this.points++;
     const detectors: Record<string, number> = {};
     let combined = 0;
