@@ -7,10 +7,12 @@
  *   npm run bench:nab [-- --detector robust] [-- --corpus ../shared/nab] [-- --options '{"quietPoints":100}']
  *
  * --options overrides the default configuration for research; the figures in the README use none.
+ * Memory per monitored series: the heap held by --series detectors after each saw 2,100 points (a week
+ * of 5-minute data, so every profile is full), and the size of one saved state as JSON.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DETECTOR_NAMES, type DetectorName, type DetectorOptions } from '../../src/models/anomaly/detector.js';
+import { createDetector, DETECTOR_NAMES, type DetectorName, type DetectorOptions } from '../../src/models/anomaly/detector.js';
 import { parseSeriesCsv, scoreSeries } from '../../src/models/anomaly/replay.js';
 import { listCorpus, readWindows } from '../../src/models/nab/corpus.js';
 import { PROFILES, scoreCorpus, scoreSubsetAt, type ProfileName, type ScoredFile } from '../../src/models/nab/scorer.js';
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     corpus: { type: 'string', default: '../shared/nab' },
     options: { type: 'string' },
     files: { type: 'boolean', default: false },
+    series: { type: 'string', default: '200' },
   },
 });
 const detector = args.detector as DetectorName;
@@ -59,3 +62,22 @@ for (const profile of Object.keys(PROFILES) as ProfileName[]) {
   if (args.files && profile === 'standard') for (const [name, raw] of Object.entries(result.perFile)) console.log(`  ${pad(name, 60)} ${raw.toFixed(3)}`);
 }
 console.log(`${points} points in ${seconds.toFixed(2)} s of detection: ${Math.round(points / seconds)} points/s (one core)`);
+
+/** Heap per series at steady state (needs --expose-gc for a clean figure; the npm script passes it). */
+function memoryPerSeries(count: number): { heapBytes: number | null; stateBytes: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const detectors = Array.from({ length: count }, () => createDetector(detector, detectorOptions));
+  for (let i = 0; i < 2100; i++) {
+    const t = Date.UTC(2024, 0, 1) + i * 300_000;
+    detectors.forEach((d, k) => d.update(t, 50 + 10 * Math.sin((2 * Math.PI * i) / 288) + ((i * 7919 + k * 104729) % 100) / 50));
+  }
+  gc?.();
+  const heapBytes = gc ? (process.memoryUsage().heapUsed - before) / count : null;
+  const { weights, ...state } = detectors[0]!.save();
+  return { heapBytes, stateBytes: JSON.stringify(state).length + (weights?.byteLength ?? 0) };
+}
+const memory = memoryPerSeries(Number(args.series));
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+console.log(`memory per series: ${memory.heapBytes === null ? 'heap n/a (run with --expose-gc)' : `${kib(memory.heapBytes)} heap`}, ${kib(memory.stateBytes)} saved state`);

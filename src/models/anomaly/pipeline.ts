@@ -6,22 +6,25 @@ import type { DetectorState, PointScore, StreamingDetector } from './detector.js
 import type { FamilyState, ScoringFamily } from './family.js';
 import { AnomalyLikelihood, type LikelihoodParams, type LikelihoodState } from './likelihood.js';
 import { ForestFamily } from './iforest.js';
+import { NeuralFamily } from './neural.js';
 import { RobustFamily } from './robust.js';
 
-/** Score at or above which a point is an anomaly (a Gaussian tail of 1e-5 on the likelihood scale). */
+/** Score at or above which a point is an anomaly (a tail probability of 1e-2, see likelihood.ts). */
 export const DEFAULT_THRESHOLD = 0.5;
 
 const FAMILIES = {
   robust: { create: (params: Record<string, unknown>) => new RobustFamily(params), restore: RobustFamily.restore },
   iforest: { create: (params: Record<string, unknown>) => new ForestFamily(params), restore: ForestFamily.restore },
+  neural: { create: (params: Record<string, unknown>) => new NeuralFamily(params), restore: NeuralFamily.restore },
 } satisfies Record<string, { create(params: Record<string, unknown>): ScoringFamily; restore(state: FamilyState): ScoringFamily }>;
 
 export type FamilyName = keyof typeof FAMILIES;
 
 const PRESETS = {
-  ensemble: ['robust', 'iforest'],
+  ensemble: ['robust'],
   robust: ['robust'],
   iforest: ['iforest'],
+  neural: ['neural'],
 } satisfies Record<string, FamilyName[]>;
 
 export type DetectorName = keyof typeof PRESETS;
@@ -33,8 +36,10 @@ export interface DetectorOptions {
   likelihood?: Partial<LikelihoodParams>;
   /** Score at which an alert is raised (and the quiet period starts). */
   threshold?: number;
-  /** Points after an alert during which the score is held at 0. */
+  /** Points after an alert during which the score is held at 0 ... */
   quietPoints?: number;
+  /** ... unless it beats the highest score since the alert by this much. */
+  quietEscalation?: number;
   /** How family scores combine: their mean (agreement) or their max (any family). */
   combine?: 'mean' | 'max';
 }
@@ -45,12 +50,14 @@ interface PipelineParams {
   likelihood: Partial<LikelihoodParams>;
   threshold: number;
   quietPoints: number;
+  quietEscalation: number;
   combine: 'mean' | 'max';
 }
 
 interface PipelineState {
   points: number;
   quietLeft: number;
+  quietLevel: number;
   families: FamilyState[];
   likelihoods: LikelihoodState[];
   /** Byte length of each family's weights inside DetectorState.weights. */
@@ -59,20 +66,23 @@ interface PipelineState {
 
 const VERSION = 1;
 const DEFAULT_QUIET_POINTS = 100;
+const DEFAULT_QUIET_ESCALATION = 0.1;
 
 class Pipeline implements StreamingDetector {
   private points: number;
   private quietLeft: number;
+  private quietLevel: number;
 
   constructor(
     readonly kind: DetectorName,
     private readonly params: PipelineParams,
     private readonly families: ScoringFamily[],
     private readonly likelihoods: AnomalyLikelihood[],
-    saved?: { points: number; quietLeft: number },
+    saved?: { points: number; quietLeft: number; quietLevel: number },
   ) {
     this.points = saved?.points ?? 0;
     this.quietLeft = saved?.quietLeft ?? 0;
+    this.quietLevel = saved?.quietLevel ?? 0;
   }
 
   get retrainDue(): boolean {
@@ -84,6 +94,8 @@ class Pipeline implements StreamingDetector {
   }
 
   update(t: number, value: number): PointScore {
+    // Reject before learning anything, so one bad sample cannot poison the state.
+    if (!Number.isFinite(t) || !Number.isFinite(value)) throw new RangeError(`anomaly detector: point (${t}, ${value}) is not a pair of finite numbers`);
     this.points++;
     const detectors: Record<string, number> = {};
     let combined = 0;
@@ -97,8 +109,13 @@ class Pipeline implements StreamingDetector {
     });
     if (this.quietLeft > 0) {
       this.quietLeft--;
-      combined = 0;
-    } else if (combined >= this.params.threshold) this.quietLeft = this.params.quietPoints;
+      // A clearly stronger anomaly still gets through; repeats of the same one do not.
+      if (combined >= this.quietLevel + this.params.quietEscalation) this.quietLevel = combined;
+      else combined = 0;
+    } else if (combined >= this.params.threshold) {
+      this.quietLeft = this.params.quietPoints;
+      this.quietLevel = combined;
+    }
     return { score: combined, expected: expected ?? { value, lower: value, upper: value }, detectors };
   }
 
@@ -108,6 +125,7 @@ class Pipeline implements StreamingDetector {
     const state: PipelineState = {
       points: this.points,
       quietLeft: this.quietLeft,
+      quietLevel: this.quietLevel,
       families: families.map(({ params, state: s }) => ({ params, state: s })),
       likelihoods: this.likelihoods.map((l) => l.save()),
       weightSizes: weights.map((w) => w.byteLength),
@@ -127,6 +145,7 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
     quietPoints: options.quietPoints ?? DEFAULT_QUIET_POINTS,
     combine: options.combine ?? 'mean',
+    quietEscalation: options.quietEscalation ?? DEFAULT_QUIET_ESCALATION,
   };
   const families = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
   return new Pipeline(name, params, families, families.map(() => new AnomalyLikelihood(params.likelihood)));

@@ -1,7 +1,8 @@
 /**
  * Robust statistics: how far a point lies from the median of the recent window, in robust standard
- * deviations (1.4826·MAD). Seasonality aware: once a daily profile is learnt, the window holds residuals
- * against that profile instead of raw values, whichever has had the smaller recent error.
+ * deviations (1.4826·MAD). Seasonality aware: a daily and a weekly profile (per time-of-day / time-of-week
+ * slot, smoothed over periods) are learnt, and the window holds residuals against whichever baseline
+ * (none, daily, weekly) has had the smallest recent error.
  */
 import type { FamilyState, RawScore, ScoringFamily } from './family.js';
 import { RollingWindow, type RollingWindowState } from './rolling.js';
@@ -9,53 +10,63 @@ import { RollingWindow, type RollingWindowState } from './rolling.js';
 export interface RobustParams {
   /** Points in the median/MAD window. */
   window: number;
-  /** Smoothing of the daily profile, per day. */
+  /** Smoothing of a seasonal profile slot, per period. */
   seasonalAlpha: number;
-  /** Largest daily period (in points) for which a profile is kept; longer ones cost too much memory. */
-  maxPeriod: number;
+  /** Most slots in a profile: finer data shares a slot (a weekly profile of 5-minute data has 30-minute slots). */
+  maxSlots: number;
   /** Points before the first non-zero score. */
   warmup: number;
   /** Robust z at which the raw score saturates at 1. */
   zMax: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxPeriod: 1440, warmup: 16, zMax: 100 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxSlots: 336, warmup: 16, zMax: 100 };
 
 const DAY_MS = 86_400_000;
+const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
 const MAD_TO_SIGMA = 1.4826;
-/** How fast the error comparison between plain and seasonal forgets. */
+/** How fast the error comparison between baselines forgets. */
 const ERROR_ALPHA = 0.01;
+/** How fast the repeat rate forgets (about a week of 5-minute points). */
+const REPEAT_ALPHA = 0.0005;
+
+/** A baseline the value is compared against: none (plain) or a seasonal profile. */
+interface Baseline {
+  /** Profile per slot; null where the slot has not been seen yet (JSON-safe). Empty for the plain baseline. */
+  slots: (number | null)[];
+  seen: number;
+  periodMs: number;
+  /** Exponentially weighted mean absolute error, and how many errors went into it (for bias correction). */
+  error: number;
+  errors: number;
+  window: RollingWindowState;
+}
 
 interface RobustState {
   points: number;
   lastT: number | null;
   stepMs: number | null;
-  plain: RollingWindowState;
-  seasonal: RollingWindowState | null;
-  /** Daily profile per time-of-day slot; null where the slot has not been seen yet (JSON-safe). */
-  profile: (number | null)[] | null;
-  profileSeen: number;
-  plainError: number;
-  seasonalError: number;
+  baselines: Baseline[];
   absStep: number;
   lastValue: number;
+  /** Slow rate of exact repeats (value == previous value), and the current run of repeats. */
+  repeatRate: number;
+  run: number;
 }
 
 export class RobustFamily implements ScoringFamily {
   readonly name = 'robust';
   private readonly p: RobustParams;
-  private s: RobustState;
-  private plain: RollingWindow;
-  private seasonal: RollingWindow | null;
+  private readonly s: RobustState;
+  private windows: RollingWindow[];
 
   constructor(params: Partial<RobustParams> = {}, saved?: RobustState) {
     this.p = { ...ROBUST_DEFAULTS, ...params };
     this.s = saved ? structuredClone(saved) : {
-      points: 0, lastT: null, stepMs: null, plain: { size: this.p.window, values: [] }, seasonal: null,
-      profile: null, profileSeen: 0, plainError: 0, seasonalError: 0, absStep: 0, lastValue: 0,
+      points: 0, lastT: null, stepMs: null, absStep: 0, lastValue: 0, repeatRate: 0, run: 0,
+      baselines: [{ slots: [], seen: 0, periodMs: 0, error: 0, errors: 0, window: { size: this.p.window, values: [] } }],
     };
-    this.plain = RollingWindow.restore(this.s.plain);
-    this.seasonal = this.s.seasonal ? RollingWindow.restore(this.s.seasonal) : null;
+    this.windows = this.s.baselines.map((b) => RollingWindow.restore(b.window));
   }
 
   static restore(saved: FamilyState): RobustFamily {
@@ -64,43 +75,62 @@ export class RobustFamily implements ScoringFamily {
 
   observe(t: number, value: number): RawScore {
     const s = this.s;
-    if (s.lastT !== null && s.stepMs === null && t > s.lastT) this.startProfile(t - s.lastT);
-    if (s.lastT !== null) s.absStep += ERROR_ALPHA * (Math.abs(value - s.lastValue) - s.absStep);
-
-    const slot = this.profileSlot(t);
-    const seasonalBase = slot >= 0 && s.profile && s.profileSeen >= s.profile.length ? (s.profile[slot] as number) : null;
-
-    const plainScore = this.zScore(this.plain, value);
-    const seasonalScore = seasonalBase !== null && this.seasonal ? this.zScore(this.seasonal, value - seasonalBase) : null;
-    const useSeasonal = seasonalScore !== null && s.seasonalError < s.plainError;
-    const chosen = useSeasonal ? seasonalScore : plainScore;
-    const offset = useSeasonal ? (seasonalBase as number) : 0;
-
-    // Learn after scoring: no look-ahead.
-    if (seasonalScore !== null) {
-      s.seasonalError += ERROR_ALPHA * (Math.abs(value - seasonalBase! - seasonalScore.center) - s.seasonalError);
-      s.plainError += ERROR_ALPHA * (Math.abs(value - plainScore.center) - s.plainError);
+    if (s.lastT !== null && s.stepMs === null && t > s.lastT) this.startProfiles(t - s.lastT);
+    let flatZ = 0;
+    if (s.lastT !== null) {
+      s.absStep += ERROR_ALPHA * (Math.abs(value - s.lastValue) - s.absStep);
+      flatZ = this.flatline(value === s.lastValue);
     }
-    this.plain.push(value);
-    if (slot >= 0 && s.profile && this.seasonal) {
-      if (seasonalBase !== null) this.seasonal.push(value - seasonalBase);
-      const old = s.profile[slot] ?? null;
-      s.profile[slot] = old === null ? value : old + this.p.seasonalAlpha * (value - old);
-      if (old === null) s.profileSeen++;
-    }
+
+    // Score against every baseline; report the one with the smallest recent error among those whose
+    // window is full (a baseline that has just started has too few residuals to judge by).
+    let best: { z: number; center: number; sigma: number } | null = null;
+    let bestError = Infinity;
+    const offsets = s.baselines.map((b) => this.offset(b, t));
+    s.baselines.forEach((b, i) => {
+      const offset = offsets[i];
+      if (offset === null || offset === undefined) return;
+      const window = this.windows[i] as RollingWindow;
+      const scored = this.zScore(window, value - offset);
+      const error = b.errors > 0 ? b.error / (1 - (1 - ERROR_ALPHA) ** b.errors) : Infinity;
+      if (best === null || (window.count >= this.p.window && error < bestError)) {
+        best = { ...scored, center: scored.center + offset };
+        bestError = error;
+      }
+      // Learn after scoring: no look-ahead.
+      if (window.count > 0) {
+        b.error += ERROR_ALPHA * (Math.abs(value - offset - scored.center) - b.error);
+        b.errors++;
+      }
+      window.push(value - offset);
+    });
+    s.baselines.forEach((b) => this.learnProfile(b, t, value));
     s.lastT = t;
     s.lastValue = value;
     s.points++;
 
-    const z = s.points <= this.p.warmup ? 0 : chosen.z;
-    const center = chosen.center + offset;
-    return { raw: Math.min(1, z / this.p.zMax), expected: { value: center, lower: center - 3 * chosen.sigma, upper: center + 3 * chosen.sigma } };
+    const chosen = best ?? { z: 0, center: value, sigma: 0 };
+    const z = s.points <= this.p.warmup ? 0 : Math.max(chosen.z, flatZ);
+    return { raw: Math.min(1, z / this.p.zMax), expected: { value: chosen.center, lower: chosen.center - 3 * chosen.sigma, upper: chosen.center + 3 * chosen.sigma } };
   }
 
   save(): FamilyState {
-    this.s.plain = this.plain.save();
-    this.s.seasonal = this.seasonal ? this.seasonal.save() : null;
+    this.s.baselines.forEach((b, i) => (b.window = (this.windows[i] as RollingWindow).save()));
     return { params: { ...this.p }, state: structuredClone(this.s) };
+  }
+
+  /**
+   * A stuck series: k repeats in a row where repeats have had rate r is as likely as r^k; reported as the
+   * Gaussian z of that probability, sqrt(2·k·ln(1/r)), so a sensor that freezes is caught even when the
+   * frozen value looks ordinary.
+   */
+  private flatline(repeat: boolean): number {
+    const s = this.s;
+    const rate = Math.max(s.repeatRate, 1 / (s.points + 1));
+    s.run = repeat ? s.run + 1 : 0;
+    const z = s.run > 0 && rate < 1 ? Math.sqrt(2 * s.run * Math.log(1 / rate)) : 0;
+    s.repeatRate += Math.max(REPEAT_ALPHA, 1 / (s.points + 1)) * ((repeat ? 1 : 0) - s.repeatRate);
+    return z;
   }
 
   private zScore(window: RollingWindow, value: number): { z: number; center: number; sigma: number } {
@@ -111,17 +141,34 @@ export class RobustFamily implements ScoringFamily {
     return { z: Math.abs(value - center) / sigma, center, sigma };
   }
 
-  private startProfile(stepMs: number): void {
-    this.s.stepMs = stepMs;
-    const period = Math.round(DAY_MS / stepMs);
-    if (period < 4 || period > this.p.maxPeriod) return;
-    this.s.profile = new Array<number | null>(period).fill(null);
-    this.seasonal = new RollingWindow(this.p.window);
+  /** The baseline's expected value at t: 0 for plain, the profile slot once a full period was seen. */
+  private offset(b: Baseline, t: number): number | null {
+    if (b.periodMs === 0) return 0;
+    if (b.seen < b.slots.length) return null;
+    return b.slots[this.slot(b, t)] ?? null;
   }
 
-  private profileSlot(t: number): number {
-    const { stepMs, profile } = this.s;
-    if (stepMs === null || profile === null) return -1;
-    return Math.floor((((t % DAY_MS) + DAY_MS) % DAY_MS) / stepMs) % profile.length;
+  private learnProfile(b: Baseline, t: number, value: number): void {
+    if (b.periodMs === 0) return;
+    const slot = this.slot(b, t);
+    const old = b.slots[slot] ?? null;
+    b.slots[slot] = old === null ? value : old + this.p.seasonalAlpha * (value - old);
+    if (old === null) b.seen++;
+  }
+
+  private startProfiles(stepMs: number): void {
+    this.s.stepMs = stepMs;
+    for (const periodMs of PERIODS_MS) {
+      const points = Math.round(periodMs / stepMs);
+      if (points < 4) continue;
+      const slots = Math.min(points, this.p.maxSlots);
+      this.s.baselines.push({ slots: new Array<number | null>(slots).fill(null), seen: 0, periodMs, error: 0, errors: 0, window: { size: this.p.window, values: [] } });
+      this.windows.push(new RollingWindow(this.p.window));
+    }
+  }
+
+  private slot(b: Baseline, t: number): number {
+    const phase = ((t % b.periodMs) + b.periodMs) % b.periodMs;
+    return Math.floor((phase * b.slots.length) / b.periodMs) % b.slots.length;
   }
 }

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { createDetector, DEFAULT_THRESHOLD, type DetectorName } from '../../src/models/anomaly/detector.js';
+import { DAY_POINTS, seasonal } from './anomaly-synthetic.js';
+
+/** The change starts here: day 10 of a 5-minute series, long after warm-up. */
+const AT = 10 * DAY_POINTS + 120;
+
+/** Points from the change at `at` to the first score >= the default threshold (-1: never). */
+async function delay(name: DetectorName, seed: number, change: (i: number, v: number) => number, at = AT): Promise<number> {
+  const detector = createDetector(name, { families: { neural: { epochs: 2 } } });
+  for (const [i, [t, v]] of seasonal(at + 600, seed, change).entries()) {
+    const { score } = detector.update(t, v);
+    if (detector.retrainDue) await detector.retrain?.();
+    if (i >= at && score >= DEFAULT_THRESHOLD) return i - at;
+  }
+  return -1;
+}
+
+function stuckAfter(at: number): (i: number, v: number) => number {
+  let frozen = 0;
+  return (i, v) => {
+    if (i === at - 1) frozen = v;
+    return i >= at ? frozen : v;
+  };
+}
+
+// Noise is +-2 around a daily cycle of amplitude 10 (see anomaly-synthetic.ts); each case runs on 5 seeds
+// and states how many points after the change the default detector must alert.
+const cases: Array<{ name: string; within: number; change: (i: number, v: number) => number }> = [
+  { name: 'a spike of +8', within: 0, change: (i, v) => (i === AT ? v + 8 : v) },
+  { name: 'a level shift of +8', within: 2, change: (i, v) => (i >= AT ? v + 8 : v) },
+  { name: 'a level drop of -8', within: 2, change: (i, v) => (i >= AT ? v - 8 : v) },
+  { name: 'a trend change of +0.5 per point', within: 20, change: (i, v) => (i >= AT ? v + 0.5 * (i - AT) : v) },
+  { name: 'a flatline (the value freezes)', within: 3, change: stuckAfter(AT) },
+];
+
+describe('default detector on synthetic series', () => {
+  for (const c of cases) {
+    it(`finds ${c.name} within ${c.within} points`, async () => {
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const d = await delay('ensemble', seed, c.change);
+        expect(d, `seed ${seed}`).toBeGreaterThanOrEqual(0);
+        expect(d, `seed ${seed}`).toBeLessThanOrEqual(c.within);
+      }
+    });
+  }
+
+  it('raises no alert on a clean seasonal series once the first day (the daily profile) is learnt', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const detector = createDetector();
+      const alerts: number[] = [];
+      for (const [i, [t, v]] of seasonal(14 * DAY_POINTS, seed).entries()) {
+        const { score } = detector.update(t, v);
+        if (i >= DAY_POINTS + 64 && score >= DEFAULT_THRESHOLD) alerts.push(i);
+      }
+      expect(alerts, `seed ${seed}`).toEqual([]);
+    }
+  });
+
+  it('expects the daily cycle: the expected value follows the noiseless curve, the band holds the noise', () => {
+    const detector = createDetector();
+    const points = seasonal(4 * DAY_POINTS, 9);
+    points.forEach(([t, v], i) => {
+      const { expected, detectors } = detector.update(t, v);
+      expect(Object.keys(detectors)).toEqual(['robust']);
+      if (i < 2 * DAY_POINTS) return;
+      const clean = 50 + 10 * Math.sin((2 * Math.PI * i) / DAY_POINTS);
+      expect(Math.abs(expected.value - clean), `point ${i}`).toBeLessThan(2.5);
+      expect(expected.lower).toBeLessThan(clean - 1);
+      expect(expected.upper).toBeGreaterThan(clean + 1);
+    });
+  });
+});
+
+describe('each family alone finds a spike', () => {
+  const at = 3 * DAY_POINTS + 120;
+  for (const name of ['robust', 'iforest', 'neural'] as const) {
+    it(`${name}: a spike of +20 on day 4 within 1 point`, async () => {
+      const d = await delay(name, 1, (i, v) => (i === at ? v + 20 : v), at);
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThanOrEqual(1);
+    });
+  }
+});
