@@ -1,0 +1,130 @@
+/**
+ * Out-of-sample forecast errors by horizon, the source of every forecaster's prediction intervals and of
+ * the ensemble's weights. At each grid step the forecaster stores what it predicts for `step + H` at a
+ * ladder of horizons H = 1, 2, 4, ...; when that step arrives the error is recorded. Only past forecasts
+ * meet past observations, so intervals never peek at the future.
+ */
+
+/** A z-score for the 80% central interval of a normal distribution, for the warm-up fallback. */
+export const Z80 = 1.2816;
+const LOWER_Q = 0.1;
+const UPPER_Q = 0.9;
+/** Errors needed at a horizon before its empirical quantiles are trusted. */
+const MIN_ERRORS = 30;
+
+export interface HorizonErrorsState {
+  horizons: number[];
+  window: number;
+  pending: (number | null)[][];
+  errors: (number | null)[][];
+  counts: number[];
+}
+
+const toJson = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+const fromJson = (a: (number | null)[]) => Float64Array.from(a, (v) => (v === null ? NaN : v));
+
+/** Horizons 1, 2, 4, ... up to the first one reaching `maxHorizon`. */
+export function horizonLadder(maxHorizon: number): number[] {
+  const ladder = [1];
+  while ((ladder.at(-1) as number) < maxHorizon) ladder.push((ladder.at(-1) as number) * 2);
+  return ladder;
+}
+
+export class HorizonErrors {
+  readonly horizons: number[];
+  readonly window: number;
+  /** pending[j][step % H_j]: the forecast made H_j steps before `step`, for `step`. */
+  private readonly pending: Float64Array[];
+  /** errors[j]: the last `window` signed errors (actual - forecast) at horizon H_j, as a ring. */
+  private readonly errors: Float64Array[];
+  private readonly counts: number[];
+  private readonly sumSq: number[];
+
+  constructor(maxHorizon: number, window = 256, state?: HorizonErrorsState) {
+    this.horizons = state?.horizons ?? horizonLadder(maxHorizon);
+    this.window = state?.window ?? window;
+    this.pending = state ? state.pending.map(fromJson) : this.horizons.map((h) => new Float64Array(h).fill(NaN));
+    this.errors = state ? state.errors.map(fromJson) : this.horizons.map(() => new Float64Array(this.window).fill(NaN));
+    this.counts = state ? [...state.counts] : this.horizons.map(() => 0);
+    this.sumSq = this.errors.map((ring) => ring.reduce((s, e) => (Number.isNaN(e) ? s : s + e * e), 0));
+  }
+
+  /** Step `step` was observed as `y` (NaN when missing): records the error of each forecast made for it. */
+  observe(step: number, y: number): void {
+    if (Number.isNaN(y)) return;
+    this.horizons.forEach((h, j) => {
+      const predicted = (this.pending[j] as Float64Array)[step % h] as number;
+      if (Number.isNaN(predicted)) return;
+      const ring = this.errors[j] as Float64Array;
+      const slot = (this.counts[j] as number) % this.window;
+      const old = ring[slot] as number;
+      const e = y - predicted;
+      if (!Number.isNaN(old)) this.sumSq[j] = (this.sumSq[j] as number) - old * old;
+      ring[slot] = e;
+      this.sumSq[j] = Math.max(0, (this.sumSq[j] as number) + e * e);
+      this.counts[j] = (this.counts[j] as number) + 1;
+    });
+  }
+
+  /** Records the forecasts made at `step` for `step + H_j`. */
+  record(step: number, forecastAt: (h: number) => number): void {
+    this.horizons.forEach((h, j) => {
+      (this.pending[j] as Float64Array)[step % h] = forecastAt(h);
+    });
+  }
+
+  private filled(j: number): number {
+    return Math.min(this.counts[j] as number, this.window);
+  }
+
+  /** Mean squared error at ladder rung j, or NaN before enough errors. */
+  mse(j: number): number {
+    const n = this.filled(j);
+    return n < MIN_ERRORS ? NaN : (this.sumSq[j] as number) / n;
+  }
+
+  /** Ladder position of horizon h as a fractional index, for interpolating between rungs. */
+  position(h: number): number {
+    return Math.min(Math.log2(Math.max(1, h)), this.horizons.length - 1);
+  }
+
+  /**
+   * The 10% and 90% quantiles of the error at horizon h (interpolated between rungs; beyond the ladder the
+   * last rung grows like a random walk), or undefined before enough errors were seen.
+   */
+  quantiles(h: number, cache: Map<number, [number, number] | undefined> = new Map()): [number, number] | undefined {
+    const pos = this.position(h);
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, this.horizons.length - 1);
+    const a = this.rungQuantiles(lo, cache);
+    const b = this.rungQuantiles(hi, cache);
+    if (!a || !b) return undefined;
+    const f = pos - lo;
+    const growth = Math.sqrt(Math.max(1, h / (this.horizons.at(-1) as number)));
+    return [(a[0] + f * (b[0] - a[0])) * growth, (a[1] + f * (b[1] - a[1])) * growth];
+  }
+
+  private rungQuantiles(j: number, cache: Map<number, [number, number] | undefined>): [number, number] | undefined {
+    if (cache.has(j)) return cache.get(j);
+    const n = this.filled(j);
+    let result: [number, number] | undefined;
+    if (n >= MIN_ERRORS) {
+      const sorted = (this.errors[j] as Float64Array).slice(0, n).sort();
+      result = [quantile(sorted, LOWER_Q), quantile(sorted, UPPER_Q)];
+    }
+    cache.set(j, result);
+    return result;
+  }
+
+  toJSON(): HorizonErrorsState {
+    return { horizons: this.horizons, window: this.window, pending: this.pending.map(toJson), errors: this.errors.map(toJson), counts: this.counts };
+  }
+}
+
+/** Linear-interpolated quantile of sorted values. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return (sorted[lo] as number) + (pos - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
+}
