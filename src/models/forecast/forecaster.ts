@@ -93,7 +93,15 @@ export abstract class GridForecaster {
     this.update(index, y);
     this.last = index;
     if (!Number.isNaN(y)) this.lastValue = y;
-    this.errors.record(index, (h) => this.predict(h));
+    if (this.warm()) this.errors.record(index, (h) => this.predict(h));
+  }
+
+  /**
+   * Whether the model has learnt enough for its forecasts to say something about later ones: errors of
+   * forecasts made before (say, before the season is known) would only widen every interval for good.
+   */
+  protected warm(): boolean {
+    return true;
   }
 
   /** Time of the last closed step, or undefined before any. */

@@ -54,6 +54,7 @@ export interface HoltWintersState extends GridState {
   weekly: SeasonalProfileState | null;
   members: MemberState[];
   shiftRun: { count: number; sum: number };
+  lastShift: number | null;
 }
 
 /**
@@ -160,6 +161,8 @@ export class HoltWintersForecaster extends GridForecaster {
   private readonly members: Member[];
   /** Large same-signed one-step residuals in a row, towards a level shift. */
   private shiftRun: { count: number; sum: number };
+  /** Step of the last level shift: shifts are rare, and a burst of them is a regime the level should follow instead. */
+  private lastShift: number | undefined;
 
   constructor(options: HoltWintersOptions, state?: HoltWintersState) {
     super(options.step, options.maxHorizon, state);
@@ -168,6 +171,7 @@ export class HoltWintersForecaster extends GridForecaster {
     const weeklyN = Math.round(WEEK / options.step);
     const hourBin = Math.max(1, Math.round(HOUR / options.step));
     this.shiftRun = state ? { ...state.shiftRun } : { count: 0, sum: 0 };
+    this.lastShift = state?.lastShift ?? undefined;
     if (state) {
       this.daily = state.daily ? new SeasonalProfile(0, 0, 0, 0, state.daily) : undefined;
       this.weekly = state.weekly ? new SeasonalProfile(0, 0, 0, 0, state.weekly) : undefined;
@@ -198,7 +202,7 @@ export class HoltWintersForecaster extends GridForecaster {
   }
 
   protected update(index: number, y: number): void {
-    if (!Number.isNaN(y)) this.detectShift(y - this.seasonal(index));
+    if (!Number.isNaN(y)) this.detectShift(index, y - this.seasonal(index));
     this.daily?.update(index, y);
     this.weekly?.update(index, y - (this.daily?.at(index) ?? 0));
     for (const m of this.members) {
@@ -208,11 +212,15 @@ export class HoltWintersForecaster extends GridForecaster {
     }
   }
 
+  protected override warm(): boolean {
+    return this.daily ? this.daily.learning : ((this.members[0] as Member).observed > 20);
+  }
+
   /**
    * A lasting level shift (a clean-up emptied the disk) is a run of large same-signed residuals of the
    * first trended member. Every part re-anchors on the new level, keeping trend and season.
    */
-  private detectShift(deseasonalised: number): void {
+  private detectShift(index: number, deseasonalised: number): void {
     const ref = this.members.find((m) => m.trend) ?? (this.members[0] as Member);
     if (ref.level === undefined || ref.observed <= 20 || !(ref.scale > 0)) return;
     const e = deseasonalised - ref.predict(1);
@@ -225,11 +233,19 @@ export class HoltWintersForecaster extends GridForecaster {
     // Before the daily season is known a day's swing looks like a shift too: only a long run is one.
     if (this.shiftRun.count < (this.daily && !this.daily.learning ? Math.max(SHIFT_RUN, this.daily.period / 8) : SHIFT_RUN)) return;
     const delta = this.shiftRun.sum / this.shiftRun.count;
-    for (const m of this.members) m.shift(delta);
+    // Forecasts pending from before an isolated shift are dropped, so the shift does not pass for a model's
+    // error; in a burst of shifts (a regime change, not a clean-up) they stay to show what the burst cost.
+    const isolated = this.lastShift === undefined || index - this.lastShift >= Math.round(DAY / this.step);
+    for (const m of this.members) {
+      m.shift(delta);
+      if (isolated) m.errors.discardPending();
+    }
+    if (isolated) this.errors.discardPending();
     // The run's own values (all but the current one, which the profiles have not seen yet) are on the new level.
     this.daily?.shift(delta, this.shiftRun.count - 1);
     this.weekly?.shift(delta, this.shiftRun.count - 1);
     this.shiftRun = { count: 0, sum: 0 };
+    this.lastShift = index;
   }
 
   protected predict(h: number): number {
@@ -266,6 +282,7 @@ export class HoltWintersForecaster extends GridForecaster {
       weekly: this.weekly?.toJSON() ?? null,
       members: this.members.map((m) => m.toJSON()),
       shiftRun: { ...this.shiftRun },
+      lastShift: this.lastShift ?? null,
     };
   }
 }

@@ -18,6 +18,8 @@ export interface HorizonErrorsState {
   pending: (number | null)[][];
   errors: (number | null)[][];
   counts: number[];
+  /** Running sums of squared errors per rung, kept as they are so a restored model weighs bit for bit alike. */
+  sumSq: number[];
 }
 
 const toJson = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
@@ -46,7 +48,7 @@ export class HorizonErrors {
     this.pending = state ? state.pending.map(fromJson) : this.horizons.map((h) => new Float64Array(h).fill(NaN));
     this.errors = state ? state.errors.map(fromJson) : this.horizons.map(() => new Float64Array(this.window).fill(NaN));
     this.counts = state ? [...state.counts] : this.horizons.map(() => 0);
-    this.sumSq = this.errors.map((ring) => ring.reduce((s, e) => (Number.isNaN(e) ? s : s + e * e), 0));
+    this.sumSq = state ? [...state.sumSq] : this.horizons.map(() => 0);
   }
 
   /** Step `step` was observed as `y` (NaN when missing): records the error of each forecast made for it. */
@@ -71,6 +73,14 @@ export class HorizonErrors {
     this.horizons.forEach((h, j) => {
       (this.pending[j] as Float64Array)[step % h] = forecastAt(h);
     });
+  }
+
+  /**
+   * Forgets every pending forecast: after a level shift, forecasts made before it would be judged on the
+   * shift, which no model foresees, rather than on what the model does.
+   */
+  discardPending(): void {
+    for (const ring of this.pending) ring.fill(NaN);
   }
 
   private filled(j: number): number {
@@ -117,7 +127,7 @@ export class HorizonErrors {
   }
 
   toJSON(): HorizonErrorsState {
-    return { horizons: this.horizons, window: this.window, pending: this.pending.map(toJson), errors: this.errors.map(toJson), counts: this.counts };
+    return { horizons: this.horizons, window: this.window, pending: this.pending.map(toJson), errors: this.errors.map(toJson), counts: [...this.counts], sumSq: [...this.sumSq] };
   }
 }
 

@@ -19,6 +19,8 @@ export interface SeasonalProfileState {
   next: number;
   scale: number;
   observed: number;
+  /** Running sums of the two halves of the window, kept as they are so a restored profile continues bit for bit. */
+  sums: { recent: { sum: number; count: number }; older: { sum: number; count: number } };
 }
 
 const CLIP = 3;
@@ -34,8 +36,9 @@ export class SeasonalProfile {
     const terms = Math.ceil(period / bin);
     this.state = state
       ? { ...state, terms: [...state.terms], visits: [...state.visits], window: [...state.window] }
-      : { period, bin, gamma, shrink, terms: new Array<number>(terms).fill(0), visits: new Array<number>(terms).fill(0), window: new Array<number | null>(2 * period).fill(null), next: 0, scale: 0, observed: 0 };
-    this.recount();
+      : { period, bin, gamma, shrink, terms: new Array<number>(terms).fill(0), visits: new Array<number>(terms).fill(0), window: new Array<number | null>(2 * period).fill(null), next: 0, scale: 0, observed: 0, sums: { recent: { sum: 0, count: 0 }, older: { sum: 0, count: 0 } } };
+    this.recent = { ...this.state.sums.recent };
+    this.older = { ...this.state.sums.older };
   }
 
   private slot(index: number): number {
@@ -93,7 +96,9 @@ export class SeasonalProfile {
     // Learn only once the trend is known: a trailing mean lags a trend, and the lag would bend the season.
     const slope = trend ?? this.slope();
     if (this.recent.count < FILLED * st.period || slope === undefined) return;
-    if (st.observed === 0) this.bootstrap(index, slope);
+    // A daily profile starts from both days in its window; a weekly one from single hours seen once would
+    // start from noise, so it learns visit by visit (and shrinks what it has seen little).
+    if (st.observed === 0 && st.shrink === 0) this.bootstrap(index, slope);
     const reference = this.recent.sum / this.recent.count + slope * ((st.period - 1) / 2);
     const s = this.slot(index);
     const r = y - reference - (st.terms[s] as number);
@@ -163,6 +168,6 @@ export class SeasonalProfile {
   }
 
   toJSON(): SeasonalProfileState {
-    return { ...this.state, terms: [...this.state.terms], visits: [...this.state.visits], window: [...this.state.window] };
+    return { ...this.state, terms: [...this.state.terms], visits: [...this.state.visits], window: [...this.state.window], sums: { recent: { ...this.recent }, older: { ...this.older } } };
   }
 }

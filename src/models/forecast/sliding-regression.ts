@@ -8,6 +8,8 @@ export interface SlidingRegressionState {
   values: (number | null)[];
   next: number;
   size: number;
+  /** The running sums, kept as they are so a restored fit continues bit for bit. */
+  sums: [n: number, sx: number, sxx: number, sy: number, sxy: number, sinceRecompute: number];
 }
 
 export class SlidingRegression {
@@ -31,7 +33,7 @@ export class SlidingRegression {
       state.values.forEach((v, i) => (this.values[i] = v === null ? NaN : v));
       this.next = state.next;
       this.size = state.size;
-      this.recompute();
+      [this.n, this.sx, this.sxx, this.sy, this.sxy, this.sinceRecompute] = state.sums;
     }
   }
 
@@ -110,6 +112,12 @@ export class SlidingRegression {
   }
 
   toJSON(): SlidingRegressionState {
-    return { window: this.window, values: Array.from(this.values, (v) => (Number.isNaN(v) ? null : v)), next: this.next, size: this.size };
+    return {
+      window: this.window,
+      values: Array.from(this.values, (v) => (Number.isNaN(v) ? null : v)),
+      next: this.next,
+      size: this.size,
+      sums: [this.n, this.sx, this.sxx, this.sy, this.sxy, this.sinceRecompute],
+    };
   }
 }
