@@ -2,6 +2,7 @@ import type { ActorFactory } from '../actors/actor.js';
 import { createAlertManager } from '../actors/alert-manager/alert-manager.js';
 import { createCollector } from '../actors/collector/collector.js';
 import { createNotifier } from '../actors/notifier/notifier.js';
+import { createPredictiveAnalyzer } from '../actors/predictive-analyzer/predictive-analyzer.js';
 import type { InboxName } from '../bus/messages.js';
 
 /** Actors this version can run; an inbox whose actor is missing here receives no messages (see ROUTES). */
@@ -9,6 +10,7 @@ export const ACTOR_FACTORIES: Partial<Record<InboxName, ActorFactory>> = {
   collector: createCollector,
   'alert-manager': createAlertManager,
   notifier: createNotifier,
+  'predictive-analyzer': createPredictiveAnalyzer,
 };
 
 export const AVAILABLE_ACTORS = Object.keys(ACTOR_FACTORIES) as InboxName[];

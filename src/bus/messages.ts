@@ -65,6 +65,25 @@ export interface PredictionEvent {
   notifyBy?: number;
 }
 
+/**
+ * A pre-emptive risk from a precursor rule: a resource shows the sustained pattern that preceded earlier
+ * incidents. One `raised` event when the score reaches the rule's minimum, one `cleared` when it ends.
+ */
+export interface RiskEvent {
+  state: 'raised' | 'cleared';
+  rule: string;
+  /** The resource's labels (the rule's group_by). */
+  labels: Record<string, string>;
+  /** In [0, 1]: how long the pattern has held, as a share of the rule's `for`. */
+  score: number;
+  /** Each condition as it held, e.g. `cpu_usage{instance="a"} > 90 (now 95.2)`. */
+  reasons: string[];
+  /** When the pattern began to hold (epoch ms). */
+  since: number;
+  t: number;
+  severity: 'info' | 'warning' | 'critical';
+}
+
 /** Something Vigil itself noticed (a runbook failed, a model could not be trained); rules can alert on it. */
 export interface SystemEvent {
   source: InboxName | 'daemon';
@@ -107,6 +126,8 @@ export interface MessagePayloads {
   anomaly: { events: AnomalyEvent[] };
   /** Forecasts for series watched by `predict` rules, batched per partition. */
   prediction: { predictions: PredictionEvent[] };
+  /** Precursor risks raised or cleared by the predictive analyzer. */
+  risk: { events: RiskEvent[] };
   /** One event raised by Vigil itself. */
   'system.event': SystemEvent;
 }
@@ -128,7 +149,7 @@ export interface Envelope<T extends MessageType = MessageType> {
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'samples.push': ['collector'],
   // The detector and analyzer inboxes join when those actors ship: an inbox nobody consumes only grows.
-  samples: ['alert-manager'],
+  samples: ['alert-manager', 'predictive-analyzer'],
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier'],
   'delivery.retry': ['notifier'],
@@ -140,6 +161,7 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'report.daily': ['notifier'],
   anomaly: ['alert-manager'],
   prediction: ['alert-manager'],
+  risk: ['alert-manager'],
   'system.event': ['alert-manager'],
 };
 

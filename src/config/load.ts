@@ -6,6 +6,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
+import { unattendedProblems } from '../oncall/unattended.js';
 
 /** A configuration error: names the file, the path inside it and what is wrong. */
 export class ConfigError extends Error {
@@ -32,9 +33,10 @@ export interface VigilConfig {
   collector: Section<'collector'>;
   rules: Section<'rules'>;
   notifier: Section<'notifier'>;
+  forecast: Section<'forecast'>;
 }
 
-const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier'] as const;
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'forecast'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
@@ -153,6 +155,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   });
   problems.push(...routingProblems(config.notifier));
   problems.push(...checkOncall(config));
+  problems.push(...unattendedProblems(config.forecast.unattended));
   return problems;
 }
 
