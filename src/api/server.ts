@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { createAuthenticator, requireRole, type TokenEntry } from './auth.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerForecastRoutes } from './routes/forecasts.js';
 import { registerSampleRoutes } from './routes/samples.js';
 
 export interface ApiDeps {
@@ -86,6 +87,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     api.addHook('onRequest', requireRole(currentAuth, rejected));
     registerAlertRoutes(api, deps);
     registerDeliveryRoutes(api, deps);
+    registerForecastRoutes(api, deps);
     registerSampleRoutes(api, {
       publish: async (source, samples) => {
         await deps.bus.publish([envelope('samples.push', `push-${randomUUID()}`, { source, samples }, source)]);

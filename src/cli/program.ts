@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
+import { forecastCommand } from './forecast.js';
 import { oncallCommand } from './oncall.js';
 import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
@@ -10,7 +11,9 @@ export function createProgram(): Command {
   const program = new Command('vigil')
     .description('Vigil: watches metrics, learns normal, warns before things break, pages the right person.')
     .version('0.1.0')
-    .showHelpAfterError();
-  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand()]) program.addCommand(command);
+    .showHelpAfterError()
+    // Lets a subcommand's subcommand own an option its parent also has (`forecast report --horizon`).
+    .enablePositionalOptions();
+  for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand(), forecastCommand()]) program.addCommand(command);
   return program;
 }
