@@ -11,19 +11,30 @@ const LOWER_Q = 0.1;
 const UPPER_Q = 0.9;
 /** Errors needed at a horizon before its empirical quantiles are trusted. */
 const MIN_ERRORS = 30;
+/**
+ * Pending forecasts kept per rung. A rung of horizon H keeps one forecast every H / RING steps, so a
+ * week-long ladder holds a few hundred numbers instead of thousands: far horizons are judged less often,
+ * which their slowly changing errors allow.
+ */
+const RING = 64;
 
 export interface HorizonErrorsState {
   horizons: number[];
   window: number;
-  pending: (number | null)[][];
-  errors: (number | null)[][];
+  /** Float64 arrays as base64: exact, NaN included, and half the size of decimal JSON. */
+  pending: string[];
+  errors: string[];
   counts: number[];
   /** Running sums of squared errors per rung, kept as they are so a restored model weighs bit for bit alike. */
   sumSq: number[];
 }
 
-const toJson = (a: Float64Array) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
-const fromJson = (a: (number | null)[]) => Float64Array.from(a, (v) => (v === null ? NaN : v));
+const toBase64 = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+const fromBase64 = (text: string) => {
+  const bytes = Buffer.from(text, 'base64');
+  // Copied out: the decoded buffer may sit at an offset a Float64Array cannot start at.
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+};
 
 /** Horizons 1, 2, 4, ... up to the first one reaching `maxHorizon`. */
 export function horizonLadder(maxHorizon: number): number[] {
@@ -35,7 +46,7 @@ export function horizonLadder(maxHorizon: number): number[] {
 export class HorizonErrors {
   readonly horizons: number[];
   readonly window: number;
-  /** pending[j][step % H_j]: the forecast made H_j steps before `step`, for `step`. */
+  /** pending[j][(step / stride_j) % RING]: the forecast made H_j steps before `step`, for `step` (steps that are multiples of the stride). */
   private readonly pending: Float64Array[];
   /** errors[j]: the last `window` signed errors (actual - forecast) at horizon H_j, as a ring. */
   private readonly errors: Float64Array[];
@@ -45,8 +56,8 @@ export class HorizonErrors {
   constructor(maxHorizon: number, window = 256, state?: HorizonErrorsState) {
     this.horizons = state?.horizons ?? horizonLadder(maxHorizon);
     this.window = state?.window ?? window;
-    this.pending = state ? state.pending.map(fromJson) : this.horizons.map((h) => new Float64Array(h).fill(NaN));
-    this.errors = state ? state.errors.map(fromJson) : this.horizons.map(() => new Float64Array(this.window).fill(NaN));
+    this.pending = state ? state.pending.map(fromBase64) : this.horizons.map((h) => new Float64Array(Math.min(h, RING)).fill(NaN));
+    this.errors = state ? state.errors.map(fromBase64) : this.horizons.map(() => new Float64Array(this.window).fill(NaN));
     this.counts = state ? [...state.counts] : this.horizons.map(() => 0);
     this.sumSq = state ? [...state.sumSq] : this.horizons.map(() => 0);
   }
@@ -55,7 +66,10 @@ export class HorizonErrors {
   observe(step: number, y: number): void {
     if (Number.isNaN(y)) return;
     this.horizons.forEach((h, j) => {
-      const predicted = (this.pending[j] as Float64Array)[step % h] as number;
+      const pending = this.pending[j] as Float64Array;
+      const stride = h / pending.length;
+      if (step % stride !== 0) return;
+      const predicted = pending[(step / stride) % pending.length] as number;
       if (Number.isNaN(predicted)) return;
       const ring = this.errors[j] as Float64Array;
       const slot = (this.counts[j] as number) % this.window;
@@ -71,7 +85,9 @@ export class HorizonErrors {
   /** Records the forecasts made at `step` for `step + H_j`. */
   record(step: number, forecastAt: (h: number) => number): void {
     this.horizons.forEach((h, j) => {
-      (this.pending[j] as Float64Array)[step % h] = forecastAt(h);
+      const ring = this.pending[j] as Float64Array;
+      const stride = h / ring.length;
+      if (step % stride === 0) ring[(step / stride) % ring.length] = forecastAt(h);
     });
   }
 
@@ -127,7 +143,7 @@ export class HorizonErrors {
   }
 
   toJSON(): HorizonErrorsState {
-    return { horizons: this.horizons, window: this.window, pending: this.pending.map(toJson), errors: this.errors.map(toJson), counts: [...this.counts], sumSq: [...this.sumSq] };
+    return { horizons: this.horizons, window: this.window, pending: this.pending.map(toBase64), errors: this.errors.map(toBase64), counts: [...this.counts], sumSq: [...this.sumSq] };
   }
 }
 
