@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LinearForecaster, restoreForecaster, SeasonalNaiveForecaster, timeToThreshold, type GridState } from '../../src/models/forecast/index.js';
+import { LinearForecaster, restoreForecaster, SeasonalNaiveForecaster, timeToThreshold, type ForecasterState } from '../../src/models/forecast/index.js';
 import { inferStep, parseSeriesCsv } from '../../src/models/forecast/series-csv.js';
 import { createForecaster, DEFAULT_FORECAST_SETTINGS } from '../../src/models/forecast/settings.js';
 import type { HoltWintersForecaster } from '../../src/models/forecast/holt-winters.js';
@@ -108,7 +108,7 @@ describe('Holt-Winters ensemble', () => {
     const z = noise(4);
     const original = createForecaster(STEP, 3 * PER_DAY, DEFAULT_FORECAST_SETTINGS);
     feed(original, 0, 3 * PER_DAY, (k) => 30 + k / PER_DAY + Math.sin((2 * Math.PI * k) / PER_DAY) + 0.3 * z());
-    const restored = restoreForecaster(JSON.parse(JSON.stringify(original.toJSON())) as GridState) as HoltWintersForecaster;
+    const restored = restoreForecaster(JSON.parse(JSON.stringify(original.toJSON())) as ForecasterState) as HoltWintersForecaster;
     expect(restored.toJSON()).toEqual(original.toJSON());
     expect(restored.forecast(2 * PER_DAY)).toEqual(original.forecast(2 * PER_DAY));
     for (const m of [original, restored]) feed(m, 3 * PER_DAY, 4 * PER_DAY, (k) => 30 + k / PER_DAY + Math.sin((2 * Math.PI * k) / PER_DAY));
@@ -124,7 +124,7 @@ describe('baselines', () => {
     feed(lr, 0, 2 * PER_DAY, (k) => 3 + 0.5 * k);
     expect(sn.forecastAt(5).yhat).toBe(4 * 2);
     expect(lr.forecastAt(10).yhat).toBeCloseTo(3 + 0.5 * (2 * PER_DAY - 1 + 10), 6);
-    const back = restoreForecaster(JSON.parse(JSON.stringify(lr.toJSON())) as GridState);
+    const back = restoreForecaster(JSON.parse(JSON.stringify(lr.toJSON())) as ForecasterState);
     expect(back.forecastAt(10).yhat).toBeCloseTo(lr.forecastAt(10).yhat, 9);
   });
 });

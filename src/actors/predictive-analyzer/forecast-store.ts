@@ -1,5 +1,5 @@
 import type { PredictionEvent } from '../../bus/messages.js';
-import { HoltWintersForecaster, restoreForecaster, type GridState } from '../../models/forecast/index.js';
+import { HoltWintersForecaster, restoreForecaster, type ForecasterState } from '../../models/forecast/index.js';
 import { hashKey } from '../../series/series.js';
 import type { ModelStore } from '../../store/store.js';
 
@@ -28,7 +28,7 @@ export async function loadForecasters(models: ModelStore, onError: (series: stri
     try {
       const stored = await models.load(meta.id);
       if (!stored) continue;
-      const model = restoreForecaster(JSON.parse(stored.weights.toString('utf8')) as GridState);
+      const model = restoreForecaster(JSON.parse(stored.weights.toString('utf8')) as ForecasterState);
       if (!(model instanceof HoltWintersForecaster)) throw new Error(`unexpected forecaster kind ${model.kind}`);
       loaded.set(meta.seriesId, model);
     } catch (err) {

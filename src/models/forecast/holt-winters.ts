@@ -149,9 +149,9 @@ class Member {
 
 /**
  * Holt-Winters ensemble over a robust seasonal decomposition (daily terms per step, weekly terms per
- * hour). Members with fast to slow levels, with and without a trend, are combined at each horizon by their
- * recent out-of-sample error there: short horizons follow fast trend-free members, long horizons of a
- * filling disk the trended ones.
+ * hour). Members with fast to slow levels, with and without a trend, with and without the weekly term, are
+ * combined at each horizon by their recent out-of-sample error there: short horizons follow fast
+ * trend-free members, long horizons of a filling disk the trended ones.
  */
 export class HoltWintersForecaster extends GridForecaster {
   readonly kind = 'holt-winters';
@@ -161,7 +161,7 @@ export class HoltWintersForecaster extends GridForecaster {
   private readonly members: Member[];
   /** Large same-signed one-step residuals in a row, towards a level shift. */
   private shiftRun: { count: number; sum: number };
-  /** Step of the last level shift: shifts are rare, and a burst of them is a regime the level should follow instead. */
+  /** Step of the last level shift: one within a day of another is a burst (a regime change, not a clean-up). */
   private lastShift: number | undefined;
 
   constructor(options: HoltWintersOptions, state?: HoltWintersState) {

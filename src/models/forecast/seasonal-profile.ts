@@ -68,11 +68,8 @@ export class SeasonalProfile {
     return (this.recent.sum / this.recent.count - this.older.sum / this.older.count) / p;
   }
 
-  /**
-   * Feeds step `index` with `y` (NaN when missing), already stripped of any shorter season. `trend` is the
-   * slope to move the season's mean forward with; by default the profile's own.
-   */
-  update(index: number, y: number, trend?: number): void {
+  /** Feeds step `index` with `y` (NaN when missing), already stripped of any shorter season. */
+  update(index: number, y: number): void {
     const st = this.state;
     const size = st.window.length;
     const leaving = st.window[st.next];
@@ -94,7 +91,7 @@ export class SeasonalProfile {
     this.recent.sum += y;
     this.recent.count++;
     // Learn only once the trend is known: a trailing mean lags a trend, and the lag would bend the season.
-    const slope = trend ?? this.slope();
+    const slope = this.slope();
     if (this.recent.count < FILLED * st.period || slope === undefined) return;
     // A daily profile starts from both days in its window; a weekly one from single hours seen once would
     // start from noise, so it learns visit by visit (and shrinks what it has seen little).
