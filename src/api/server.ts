@@ -12,6 +12,7 @@ import { registerAlertRoutes } from './routes/alerts.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerForecastRoutes } from './routes/forecasts.js';
 import { registerSampleRoutes } from './routes/samples.js';
 
 export interface ApiDeps {
@@ -93,6 +94,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     registerDeliveryRoutes(api, deps);
     registerRunRoutes(api, deps);
     registerModelRoutes(api, deps);
+    registerForecastRoutes(api, deps);
     registerSampleRoutes(api, {
       publish: async (source, samples) => {
         await deps.bus.publish([envelope('samples.push', `push-${randomUUID()}`, { source, samples }, source)]);

@@ -4,6 +4,7 @@ import { createAlertManager } from '../actors/alert-manager/alert-manager.js';
 import { createAutomation } from '../actors/automation/automation.js';
 import { createCollector } from '../actors/collector/collector.js';
 import { createNotifier } from '../actors/notifier/notifier.js';
+import { createPredictiveAnalyzer } from '../actors/predictive-analyzer/predictive-analyzer.js';
 import type { InboxName } from '../bus/messages.js';
 
 /** Actors this version can run; an inbox whose actor is missing here receives no messages (see ROUTES). */
@@ -13,6 +14,7 @@ export const ACTOR_FACTORIES: Partial<Record<InboxName, ActorFactory>> = {
   'alert-manager': createAlertManager,
   notifier: createNotifier,
   automation: createAutomation,
+  'predictive-analyzer': createPredictiveAnalyzer,
 };
 
 export const AVAILABLE_ACTORS = Object.keys(ACTOR_FACTORIES) as InboxName[];

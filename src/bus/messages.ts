@@ -68,6 +68,25 @@ export interface PredictionEvent {
   notifyBy?: number;
 }
 
+/**
+ * A pre-emptive risk from a precursor rule: a resource shows the sustained pattern that preceded earlier
+ * incidents. One `raised` event when the score reaches the rule's minimum, one `cleared` when it ends.
+ */
+export interface RiskEvent {
+  state: 'raised' | 'cleared';
+  rule: string;
+  /** The resource's labels (the rule's group_by). */
+  labels: Record<string, string>;
+  /** In [0, 1]: how long the pattern has held, as a share of the rule's `for`. */
+  score: number;
+  /** Each condition as it held, e.g. `cpu_usage{instance="a"} > 90 (now 95.2)`. */
+  reasons: string[];
+  /** When the pattern began to hold (epoch ms). */
+  since: number;
+  t: number;
+  severity: 'info' | 'warning' | 'critical';
+}
+
 /** Something Vigil itself noticed (a runbook failed, a model could not be trained); rules can alert on it. */
 export interface SystemEvent {
   source: InboxName | 'daemon';
@@ -115,6 +134,8 @@ export interface MessagePayloads {
   anomaly: { events: AnomalyEvent[] };
   /** Forecasts for series watched by `predict` rules, batched per partition. */
   prediction: { predictions: PredictionEvent[] };
+  /** Precursor risks raised or cleared by the predictive analyzer. */
+  risk: { events: RiskEvent[] };
   /** One event raised by Vigil itself. */
   'system.event': SystemEvent;
   /** A runbook timer is due (approval or verification deadline, verification re-check, cron tick). */
@@ -144,8 +165,7 @@ export interface Envelope<T extends MessageType = MessageType> {
 /** Which inboxes receive each message type. The only place that knows who listens to what. */
 export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'samples.push': ['collector'],
-  // The analyzer's inbox joins when that actor ships: an inbox nobody consumes only grows.
-  samples: ['alert-manager', 'anomaly-detector', 'automation'],
+  samples: ['alert-manager', 'anomaly-detector', 'predictive-analyzer', 'automation'],
   'alert.timer': ['alert-manager'],
   'alert.notify': ['notifier', 'automation'],
   'delivery.retry': ['notifier'],
@@ -157,6 +177,7 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'report.daily': ['notifier'],
   anomaly: ['alert-manager'],
   prediction: ['alert-manager'],
+  risk: ['alert-manager'],
   'system.event': ['alert-manager'],
   'runbook.timer': ['automation'],
   'runbook.approve': ['automation'],

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
 import { modelsCommand } from './models.js';
+import { forecastCommand } from './forecast.js';
 import { oncallCommand } from './oncall.js';
 import { checkCommand, testCommand } from './prom-rules.js';
 import { runCommand } from './run.js';
@@ -14,7 +15,9 @@ export function createProgram(): Command {
   const program = new Command('vigil')
     .description('Vigil: watches metrics, learns normal, warns before things break, pages the right person.')
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Lets a subcommand's subcommand own an option its parent also has (`forecast report --horizon`).
+    .enablePositionalOptions();
   // One command per line, so features add commands without touching each other's lines.
   program.addCommand(runCommand());
   program.addCommand(validateCommand());
@@ -27,5 +30,6 @@ export function createProgram(): Command {
   program.addCommand(testCommand());
   program.addCommand(modelsCommand());
   program.addCommand(scoreCommand());
+  program.addCommand(forecastCommand());
   return program;
 }

@@ -8,6 +8,7 @@ import { anomalyProblems } from '../actors/anomaly-detector/check.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 import { automationProblems } from '../automation/check.js';
+import { unattendedProblems } from '../oncall/unattended.js';
 
 /** A configuration error: names the file, the path inside it and what is wrong. */
 export class ConfigError extends Error {
@@ -37,10 +38,10 @@ export interface VigilConfig {
   automation: Section<'automation'>;
   runbooks: RunbookConfig[];
   anomaly: Section<'anomaly'>;
+  forecast: Section<'forecast'>;
 }
 
-
-const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation', 'anomaly'] as const;
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation', 'anomaly', 'forecast'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
@@ -161,6 +162,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   problems.push(...checkOncall(config));
   problems.push(...automationProblems(config, checkSecret));
   problems.push(...anomalyProblems(config));
+  problems.push(...unattendedProblems(config.forecast.unattended));
   return problems;
 }
 

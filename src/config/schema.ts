@@ -170,7 +170,24 @@ export const ThresholdRuleSchema = Strict(
   'Fires when a series compares true against a value for a duration.',
 );
 
-export const RulesSchema = Type.Array(ThresholdRuleSchema, { default: [] });
+export const PredictRuleSchema = Strict(
+  {
+    name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'Becomes the alertname label.' }),
+    kind: Type.Literal('predict'),
+    metric: Type.String({ minLength: 1, description: 'Metric name the rule forecasts.' }),
+    match: Type.Optional(Labels),
+    threshold: Type.Number({ description: 'The value the series must not cross.' }),
+    direction: OneOf(['above', 'below'], { default: 'above', description: 'above: alert before the series rises to the threshold; below: before it falls to it.' }),
+    within: Duration('Horizon: alert when the breach is expected within this time', '3d'),
+    min_confidence: Type.Number({ minimum: 0, maximum: 1, default: 0.8, description: 'Probability of a breach within the horizon needed to alert.' }),
+    severity: OneOf(['info', 'warning', 'critical'], { default: 'warning' }),
+    labels: Type.Optional(Labels),
+    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  'Fires before a forecast breach: when the series is expected to cross the threshold within the horizon.',
+);
+
+export const RulesSchema = Type.Array(KindUnion([ThresholdRuleSchema, PredictRuleSchema], 'A rule: kind threshold or predict.'), { default: [] });
 
 /** Selects series by metric name (`*` matches any run of characters) and, optionally, exact label values. */
 const SeriesMatcher = Strict(
@@ -697,6 +714,64 @@ export const AutomationSchema = Strict(
 
 export const RunbooksSchema = Type.Array(RunbookSchema, { default: [] });
 
+const Weekday = OneOf(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']);
+
+export const UnattendedWindowSchema = Strict(
+  {
+    name: Type.String({ minLength: 1 }),
+    time_zone: Type.String({ default: 'UTC', description: 'IANA time zone, e.g. Europe/Berlin.' }),
+    weekdays: Type.Optional(Type.Array(Weekday, { description: 'Days the window recurs on; all days when omitted (unless only dates are given).' })),
+    times: Type.Optional(Type.Array(Strict({ start: Clock, end: Clock }, 'From start to end; end before start wraps past midnight.'))),
+    dates: Type.Array(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }), { default: [], description: 'Whole local days (holidays), YYYY-MM-DD.' }),
+  },
+  'When nobody watches (weekends, nights, holidays): a breach expected inside is alerted before the window starts.',
+);
+
+const PrecursorCondition = Strict(
+  {
+    metric: Type.String({ minLength: 1 }),
+    match: Type.Optional(Labels),
+    op: Comparison,
+    value: Type.Number(),
+  },
+  'One metric condition of a precursor pattern.',
+);
+
+export const RiskRuleSchema = Strict(
+  {
+    name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }),
+    conditions: Type.Array(PrecursorCondition, { minItems: 1, description: 'All must hold together, per group.' }),
+    group_by: Type.Array(Type.String(), { default: ['instance'], description: 'Labels that name one resource (the conditions are joined on them).' }),
+    for: Duration('How long the pattern must hold before the risk is raised (the score reaches 1 there)', '30m'),
+    min_score: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Raise the risk once the score reaches this.' }),
+    severity: OneOf(['info', 'warning', 'critical'], { default: 'warning' }),
+    labels: Type.Optional(Labels),
+  },
+  'A precursor pattern (e.g. CPU and memory above 90% together for 30m) that preceded earlier incidents.',
+);
+
+export const ForecastSchema = Strict(
+  {
+    step: Duration('Samples are averaged into steps of this size before forecasting', '5m'),
+    evaluate_every: Duration('Forecast each watched series at most this often (sample time)', '5m'),
+    save_every: Duration('Persist each model at most this often', '15m'),
+    history: Duration('On the first forecast of a series, calibrate intervals up to this horizon at least', '7d'),
+    model: Strict(
+      {
+        alphas: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 1 }), { minItems: 1, default: [0.5, 0.1, 0.02], description: 'Level smoothing of the ensemble members.' }),
+        trend_windows: Type.Array(Type.String({ pattern: DURATION_PATTERN }), { minItems: 1, default: ['0s', '1d'], description: 'Least-squares trend windows of the members; 0s adds members without trend.' }),
+        gamma: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'Seasonal smoothing.' }),
+        seasonality: Type.Array(OneOf(['daily', 'weekly']), { default: ['daily', 'weekly'] }),
+      },
+      'Holt-Winters ensemble settings.',
+      { default: {} },
+    ),
+    unattended: Type.Array(UnattendedWindowSchema, { default: [] }),
+    risks: Type.Array(RiskRuleSchema, { default: [] }),
+  },
+  'The predictive analyzer: forecast grid, model, unattended calendar and precursor risks.',
+);
+
 export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -708,6 +783,7 @@ export const ConfigSchema = Type.Object(
     collector: Type.Optional(CollectorSchema),
     rules: Type.Optional(RulesSchema),
     notifier: Type.Optional(NotifierSchema),
+    forecast: Type.Optional(ForecastSchema),
     automation: Type.Optional(AutomationSchema),
     runbooks: Type.Optional(RunbooksSchema),
     anomaly: Type.Optional(AnomalySchema),
@@ -724,6 +800,10 @@ export type CollectorConfig = Static<typeof CollectorSchema>;
 export type SourceConfig = CollectorConfig['sources'][number];
 export type ThresholdRule = Static<typeof ThresholdRuleSchema>;
 export type RuleConfig = ThresholdRule;
+export type PredictRule = Static<typeof PredictRuleSchema>;
+export type ForecastConfig = Static<typeof ForecastSchema>;
+export type UnattendedWindow = Static<typeof UnattendedWindowSchema>;
+export type RiskRule = Static<typeof RiskRuleSchema>;
 export type NotifierConfig = Static<typeof NotifierSchema>;
 export type TimeIntervalConfig = Static<typeof TimeIntervalSchema>;
 export type ReceiverConfig = NotifierConfig['receivers'][number];

@@ -260,9 +260,11 @@ export function createAlertManager(ctx: ActorContext): Actor {
   }
 
   /** Installs a rule set; alerts of rules that are gone, or now select or label differently, resolve. */
-  function applyRules(ruleConfigs: readonly ThresholdRule[], touched: Set<LiveAlert>): void {
+  function applyRules(ruleConfigs: VigilConfig['rules'], touched: Set<LiveAlert>): void {
     const next = new Map<string, ActiveRule>();
     for (const rule of ruleConfigs) {
+      // Predict rules act on the predictive analyzer's `prediction` messages, not on samples.
+      if (rule.kind !== 'threshold') continue;
       next.set(rule.name, { compiled: compileThresholdRule(rule), identity: ruleIdentity(rule), evaluations: metrics.ruleEvaluations.labels({ rule: rule.name }) });
     }
     const now = clock.now();
