@@ -86,7 +86,7 @@ export interface MessagePayloads {
   /** A batch of admitted samples from a source, in time order per series. */
   samples: { source: string; samples: Sample[] };
   /** A durable timer for one alert: fires at `deadline` (epoch ms) and is stale if the alert moved on. */
-  'alert.timer': { fingerprint: string; deadline: number; timer: 'for' | 'keep_firing' };
+  'alert.timer': { fingerprint: string; deadline: number; timer: 'for' | 'keep_firing' | 'close' };
   /** An alert changed state in a way receivers hear about. */
   'alert.notify': { alert: AlertPayload; rule: string; receiver?: string };
   /** A durable retry of one outbox delivery. */
@@ -109,6 +109,10 @@ export interface MessagePayloads {
   prediction: { predictions: PredictionEvent[] };
   /** One event raised by Vigil itself. */
   'system.event': SystemEvent;
+  /** A person's workflow request on an alert (API or CLI): the alert manager applies and records it. */
+  'alert.workflow': { fingerprint: string; by: string; action: 'assign' | 'comment' | 'resolve'; text?: string };
+  /** The alert manager's evaluation tick for rules that must notice time passing (absence, windows, Prometheus groups). */
+  'rules.tick': { due: number };
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -141,6 +145,8 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   anomaly: ['alert-manager'],
   prediction: ['alert-manager'],
   'system.event': ['alert-manager'],
+  'alert.workflow': ['alert-manager'],
+  'rules.tick': ['alert-manager'],
 };
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {

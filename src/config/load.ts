@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
+import { ruleProblems } from '../actors/alert-manager/rules/check.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 
@@ -32,9 +33,10 @@ export interface VigilConfig {
   collector: Section<'collector'>;
   rules: Section<'rules'>;
   notifier: Section<'notifier'>;
+  alerting: Section<'alerting'>;
 }
 
-const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier'] as const;
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'alerting'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
@@ -113,6 +115,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
     if (seen.has(rule.name)) problems.push({ path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
     seen.add(rule.name);
   });
+  problems.push(...ruleProblems(config.rules, config.notifier.time_intervals));
   const receivers = new Set(config.notifier.receivers.map((r) => r.name));
   // A root route that names its receivers never falls back to default_receiver.
   const rootNamesReceivers = Boolean(config.notifier.route?.receiver ?? config.notifier.route?.receivers?.length);
