@@ -19,7 +19,7 @@ function predictionDetails(p: PredictionEvent): Labels {
 /**
  * A forecast activates when the crossing is expected within `within` with enough confidence, or once
  * its notify-by time (the start of an unattended window holding the breach) has come. The value is the
- * hours left until the expected crossing.
+ * series' latest value; when, the range and the rate go into the annotations.
  */
 export function predictRule(rule: PredictRule): RuleEvaluator {
   const withinMs = parseDuration(rule.within);
@@ -33,10 +33,9 @@ export function predictRule(rule: PredictRule): RuleEvaluator {
       if (p.rule !== rule.name || p.name !== rule.metric || !matches(rule.match, p.labels)) return;
       const soon = p.breach !== undefined && p.breach.at - p.t <= withinMs && p.confidence >= rule.min_confidence;
       const due = p.notifyBy !== undefined && at >= p.notifyBy;
-      const hoursLeft = p.breach === undefined ? Number.POSITIVE_INFINITY : (p.breach.at - p.t) / 3_600_000;
       if (soon || due) latest.set(p.series, predictionDetails(p));
       else latest.delete(p.series);
-      observe(p.series, soon || due, hoursLeft, p.labels, p.t);
+      observe(p.series, soon || due, p.value, p.labels, p.t);
     },
     details: (key) => latest.get(key),
   };
