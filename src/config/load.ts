@@ -5,6 +5,7 @@ import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
 import { ruleProblems } from '../actors/alert-manager/rules/check.js';
+import { ruleFileProblems } from '../actors/alert-manager/rules/prometheus.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 
@@ -115,7 +116,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
     if (seen.has(rule.name)) problems.push({ path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
     seen.add(rule.name);
   });
-  problems.push(...ruleProblems(config.rules, config.notifier.time_intervals));
+  problems.push(...ruleProblems(config.rules, config.notifier.time_intervals), ...ruleFileProblems(config));
   const receivers = new Set(config.notifier.receivers.map((r) => r.name));
   // A root route that names its receivers never falls back to default_receiver.
   const rootNamesReceivers = Boolean(config.notifier.route?.receiver ?? config.notifier.route?.receivers?.length);

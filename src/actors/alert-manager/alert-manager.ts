@@ -1,7 +1,9 @@
 import { createActor, type Actor as MachineActor, type Snapshot } from 'xstate';
 import { envelope, type AlertPayload, type AlertStatus, type Envelope } from '../../bus/messages.js';
 import type { VigilConfig } from '../../config/load.js';
+import { readSecret } from '../../config/load.js';
 import type { RuleConfig } from '../../config/schema.js';
+import { prometheusQueryClient, type PrometheusQueryClient } from '../../prom-rules/prometheus-api.js';
 import { inAnyTimeInterval } from '../../oncall/time-interval.js';
 import { parseDuration } from '../../series/duration.js';
 import type { AlertEventRecord, AlertRecord } from '../../store/store.js';
@@ -9,7 +11,8 @@ import type { Actor, ActorContext } from '../actor.js';
 import { alertMachine, LIVE_STATES, pendingTimers, type AlertContext, type AlertEmitted, type AlertEvent, type TimerKind } from './alert.machine.js';
 import { fingerprint } from './fingerprint.js';
 import { compileRule, type Observe, type RuleEvaluator } from './rules/index.js';
-import type { Labels } from './rules/rule.js';
+import { loadPrometheusRules, type PrometheusRuleEvaluator } from './rules/prometheus.js';
+import type { Labels, RuleSpec } from './rules/rule.js';
 import { neverSuppressed, type Suppressor } from './suppressor.js';
 import { expandTemplates } from './template.js';
 
@@ -58,7 +61,7 @@ interface LiveAlert {
 
 interface ActiveRule {
   readonly evaluator: RuleEvaluator;
-  readonly config: RuleConfig;
+  readonly config: RuleSpec;
   /** The whole rule as configured: unchanged, the rule keeps its evaluator and what it learnt. */
   readonly text: string;
   /** What decides which alerts the rule makes and how they are labelled: a change makes new alerts. */
@@ -74,8 +77,8 @@ interface ActiveRule {
 }
 
 /** Fields that decide what a rule watches and how its alerts are labelled; thresholds, timing and text may change under live alerts. */
-const IDENTITY_FIELDS = ['kind', 'metric', 'metrics', 'match', 'on', 'group_by', 'event', 'conditions', 'labels', 'severity'] as const;
-const ruleIdentity = (rule: RuleConfig) => JSON.stringify(IDENTITY_FIELDS.map((f) => (rule as Partial<Record<string, unknown>>)[f]));
+const IDENTITY_FIELDS = ['kind', 'metric', 'metrics', 'match', 'on', 'group_by', 'event', 'conditions', 'labels', 'severity', 'expr'] as const;
+const ruleIdentity = (rule: RuleSpec) => JSON.stringify(IDENTITY_FIELDS.map((f) => (rule as Partial<Record<string, unknown>>)[f]));
 const iso = (t: number | undefined) => (t === undefined ? NO_END : new Date(t).toISOString());
 /** States in which suppression applies: the alert is active. */
 const SUPPRESSIBLE = new Set(['pending', 'firing', 'acknowledged', 'suppressed']);
@@ -104,6 +107,20 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   /** The alerts touched while handling the current message; observations add to it. */
   let touched = new Set<LiveAlert>();
   let lastTick = 0;
+  let prometheusRules: PrometheusRuleEvaluator[] = [];
+  let client: { url: string; client: PrometheusQueryClient } | undefined;
+
+  /** The Prometheus that evaluates rule files' expressions, as configured now. */
+  function queryClient(): PrometheusQueryClient {
+    const prometheus = ctx.config().alerting.prometheus;
+    if (!prometheus) throw new Error('alerting.prometheus is not configured');
+    const key = JSON.stringify(prometheus);
+    if (client?.url !== key) {
+      const bearerToken = prometheus.bearer_token === undefined ? undefined : readSecret(prometheus.bearer_token, ctx.config().baseDir);
+      client = { url: key, client: prometheusQueryClient(prometheus.url, { timeoutMs: parseDuration(prometheus.timeout), ...(bearerToken ? { bearerToken } : {}) }) };
+    }
+    return client.client;
+  }
 
   const closeAfterMs = () => parseDuration(ctx.config().alerting.close_after);
   const tickIntervalMs = () => parseDuration(ctx.config().alerting.evaluation_interval);
@@ -139,6 +156,8 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
 
   /** The alert's identity: the observation's labels, overridden by the rule's severity and labels; `alertname` names the rule. */
   function alertLabels(rule: ActiveRule, labels: Labels): Labels {
+    // A Prometheus rule's evaluator already applied its (templated) labels and alertname.
+    if (rule.config.kind === 'prometheus') return labels;
     return { ...labels, severity: rule.config.severity, ...rule.config.labels, alertname: rule.config.name };
   }
 
@@ -211,6 +230,8 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     const rule = rules.get(alert.rule);
     if (!rule) return alert.annotations;
     const details = alert.series === undefined ? undefined : rule.evaluator.details?.(alert.series);
+    // A rule file's alert gone from the answer keeps the annotations it had when it was last seen.
+    if (rule.config.kind === 'prometheus') return details ?? alert.annotations;
     return { ...details, ...expandTemplates(rule.config.annotations, { labels: alert.labels, value }) };
   }
 
@@ -326,7 +347,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     await flushAll(mine);
   }
 
-  function timeGate(config: RuleConfig): ((at: number) => boolean) | undefined {
+  function timeGate(config: RuleSpec): ((at: number) => boolean) | undefined {
     const active = 'active_time_intervals' in config ? config.active_time_intervals : undefined;
     const mute = 'mute_time_intervals' in config ? config.mute_time_intervals : undefined;
     if (!active?.length && !mute?.length) return undefined;
@@ -336,9 +357,11 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     };
   }
 
-  function compile(config: RuleConfig, previous: ActiveRule | undefined): ActiveRule {
+  /** A configured rule, compiled here, or a rule file's evaluator; an unchanged rule keeps its evaluator and what it learnt. */
+  function compile(source: RuleConfig | PrometheusRuleEvaluator, previous: ActiveRule | undefined): ActiveRule {
+    const config: RuleSpec = 'spec' in source ? source.spec : source;
     const text = JSON.stringify(config);
-    const evaluator = previous && previous.text === text ? previous.evaluator : compileRule(config, clock.now());
+    const evaluator = previous && previous.text === text ? previous.evaluator : 'spec' in source ? source : compileRule(source, clock.now());
     const rule: Omit<ActiveRule, 'observe'> = {
       evaluator,
       config,
@@ -353,9 +376,10 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   }
 
   /** Installs a rule set; alerts of rules that are gone, or now select or label differently, resolve. */
-  function applyRules(ruleConfigs: readonly RuleConfig[]): void {
+  function applyRules(config: VigilConfig): void {
     const next = new Map<string, ActiveRule>();
-    for (const config of ruleConfigs) next.set(config.name, compile(config, rules.get(config.name)));
+    for (const rule of config.rules) next.set(rule.name, compile(rule, rules.get(rule.name)));
+    for (const evaluator of loadPrometheusRules(config, queryClient)) next.set(evaluator.name, compile(evaluator, rules.get(evaluator.name)));
     for (const rule of next.values()) for (const c of rule.evaluator.conditions ?? []) next.get(c)?.dependents.push(rule);
     const now = clock.now();
     for (const alert of [...alertsByFingerprint.values()]) {
@@ -372,7 +396,9 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     rules = next;
     rulesByMetric = new Map();
     rulesByInput = { anomaly: [], prediction: [], systemEvent: [], tick: [] };
+    prometheusRules = [];
     for (const rule of next.values()) {
+      if ('prepare' in rule.evaluator) prometheusRules.push(rule.evaluator as PrometheusRuleEvaluator);
       for (const metric of rule.evaluator.metrics) {
         const list = rulesByMetric.get(metric);
         if (list) list.push(rule);
@@ -407,6 +433,11 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     // A tick from before one already handled (a restart published a new chain) only ends its chain.
     if (due <= lastTick) return;
     lastTick = due;
+    // Rule files' expressions are asked of Prometheus first; a failed query leaves that rule's alerts as they are.
+    const asked = await Promise.allSettled(prometheusRules.map((r) => r.prepare(due)));
+    asked.forEach((a, i) => {
+      if (a.status === 'rejected') log.warn({ err: a.reason, rule: prometheusRules[i]?.spec.alert, file: prometheusRules[i]?.spec.file }, 'rule evaluation through Prometheus failed');
+    });
     await touching(() => {
       for (const rule of rulesByInput.tick) rule.evaluator.onTick?.(due, rule.observe);
       // Silences and windows end with time, not with samples.
@@ -459,7 +490,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
 
     async start() {
       await restore();
-      await touching(() => applyRules(ctx.config().rules));
+      await touching(() => applyRules(ctx.config()));
       await rescheduleTimers();
     },
 
@@ -503,7 +534,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     },
 
     async reload(config: VigilConfig) {
-      await touching(() => applyRules(config.rules));
+      await touching(() => applyRules(config));
     },
 
     async stop() {

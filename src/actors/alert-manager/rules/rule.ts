@@ -5,6 +5,20 @@ import type { AlertTiming } from '../alert.machine.js';
 
 export type Labels = Record<string, string>;
 
+/** A Prometheus alerting rule loaded from a rule file, as the alert manager knows it. */
+export interface PrometheusRuleSpec {
+  kind: 'prometheus';
+  /** Unique among rules: file, group and position, since one alert name may appear in several rules. */
+  name: string;
+  alert: string;
+  file: string;
+  group: string;
+  expr: string;
+}
+
+/** What a rule is: a kind from the config, or an alerting rule from a Prometheus rule file. */
+export type RuleSpec = RuleConfig | PrometheusRuleSpec;
+
 /**
  * A rule reports what it sees as observations: for one series or group (`key`), whether its condition
  * holds, the value it judged, the labels the alert gets (before the rule's own) and when. The core turns
@@ -23,7 +37,7 @@ export interface RuleEnvironment {
 /** One compiled rule. Each kind implements the inputs it reads; the core indexes rules by them. */
 export interface RuleEvaluator {
   readonly name: string;
-  readonly config: RuleConfig;
+  readonly config: RuleSpec;
   readonly timing: AlertTiming;
   /** Metrics whose samples `onSample` reads. */
   readonly metrics: readonly string[];
