@@ -3,7 +3,7 @@ import { PromQLError } from '../promql/ast.js';
 /** One value of an expanded input series: a number, a stale marker, or nothing (`_`). */
 export type SeriesValue = number | 'stale' | undefined;
 
-const UNSIGNED = '(?:\\d+\\.?\\d*(?:[eE][-+]?\\d+)?|\\.\\d+|Inf|inf|NaN|nan|0x[0-9a-fA-F]+)';
+const UNSIGNED = '(?:\\d+\\.?\\d*(?:[eE][-+]?\\d+)?|\\.\\d+|Inf|inf|NaN|nan)';
 const ITEM = new RegExp(`^(?:(_)(?:x(\\d+))?|(stale)|([-+]?${UNSIGNED})(?:([-+]${UNSIGNED})?x(\\d+))?)$`);
 
 function number(text: string): number {

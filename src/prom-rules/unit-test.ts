@@ -42,6 +42,11 @@ export interface TestResult {
 const FILE_KEYS = new Set(['rule_files', 'evaluation_interval', 'group_eval_order', 'tests']);
 const GROUP_KEYS = new Set(['name', 'interval', 'input_series', 'alert_rule_test', 'promql_expr_test', 'external_labels', 'external_url']);
 
+/** A YAML list, or none: an empty `exp_alerts:` reads as an empty string under the failsafe schema. */
+function list<T>(value: T[] | string | undefined): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
 function duration(v: string | number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v === 'number' || /^\d+$/.test(v)) {
@@ -208,7 +213,7 @@ function runGroup(tg: TestGroup, rules: PromRuleGroup[], evalInterval: number, o
   const interval = duration(tg.interval, evalInterval) || evalInterval;
   const storage = new MemoryStorage();
   // Input series are fed up to each evaluation time, so rules never see the future.
-  const inputs = (tg.input_series ?? []).map((s) => {
+  const inputs = (list(tg.input_series)).map((s) => {
     let selector;
     try {
       selector = parseMetric(s.series);
@@ -223,10 +228,10 @@ function runGroup(tg: TestGroup, rules: PromRuleGroup[], evalInterval: number, o
       storage.append(input.labels, i * interval, v === 'stale' ? Number.NaN : v, v === 'stale');
     });
   }
-  const ordered = order ? order.map((n) => rules.find((g) => g.name === n)).filter((g): g is PromRuleGroup => g !== undefined) : rules;
+  const ordered = order && Array.isArray(order) ? order.map((n) => rules.find((g) => g.name === n)).filter((g): g is PromRuleGroup => g !== undefined) : rules;
   const runners = ordered.map((g) => new GroupRunner(g, storage, tg.external_labels ?? {}, tg.external_url ?? '', evalInterval));
-  const alertTests = (tg.alert_rule_test ?? []).map((a) => ({ ...a, at: duration(a.eval_time, 0) })).sort((a, b) => a.at - b.at);
-  const exprTests = (tg.promql_expr_test ?? []).map((e) => ({ ...e, at: duration(e.eval_time, 0) }));
+  const alertTests = (list(tg.alert_rule_test)).map((a) => ({ ...a, at: duration(a.eval_time, 0) })).sort((a, b) => a.at - b.at);
+  const exprTests = (list(tg.promql_expr_test)).map((e) => ({ ...e, at: duration(e.eval_time, 0) }));
   const maxT = Math.max(0, ...alertTests.map((a) => a.at), ...exprTests.map((e) => e.at));
   let next = 0;
   for (let t = 0; t <= maxT; t += evalInterval) {
@@ -242,7 +247,7 @@ function runGroup(tg: TestGroup, rules: PromRuleGroup[], evalInterval: number, o
       const test = alertTests[next]!;
       const got = sortByLabels(runners.flatMap((r) => r.firing(test.alertname)));
       const expected = sortByLabels(
-        (test.exp_alerts ?? []).map((e) => ({
+        (list(test.exp_alerts)).map((e) => ({
           labels: { ...Object.fromEntries(Object.entries(e.exp_labels ?? {}).map(([k, v]) => [k, String(v)])), alertname: test.alertname },
           annotations: Object.fromEntries(Object.entries(e.exp_annotations ?? {}).map(([k, v]) => [k, String(v)])),
         })),
@@ -261,7 +266,7 @@ function runGroup(tg: TestGroup, rules: PromRuleGroup[], evalInterval: number, o
       failures.push(`    expr: ${JSON.stringify(test.expr)}, time: ${formatTime(test.at)}, err: ${(err as Error).message}`);
       continue;
     }
-    const expected = sortByLabels((test.exp_samples ?? []).map((s) => ({ labels: parseMetric(s.labels), value: Number(s.value) })));
+    const expected = sortByLabels((list(test.exp_samples)).map((s) => ({ labels: parseMetric(s.labels), value: Number(s.value) })));
     const actual = sortByLabels(got.map((s) => ({ labels: s.labels, value: s.value })));
     const same = expected.length === actual.length && expected.every((e, i) => labelsKey(e.labels) === labelsKey(actual[i]!.labels) && sameValue(e.value, actual[i]!.value));
     if (!same) {
@@ -289,16 +294,17 @@ function formatTime(ms: number): string {
 export function runRuleTests(file: string): TestResult {
   const failures: string[] = [];
   try {
-    const doc = parseYaml(readFileSync(file, 'utf8')) as TestFile;
+    // Every scalar as written, as promtool reads them into strings: `values: 0x10` is ten zeros, not 16.
+    const doc = parseYaml(readFileSync(file, 'utf8'), { schema: 'failsafe' }) as TestFile;
     for (const k of Object.keys(doc ?? {})) if (!FILE_KEYS.has(k)) throw new PromQLError(`field ${k} not found in type main.unitTestFile`);
     const evalInterval = duration(doc.evaluation_interval, 60_000) || 60_000;
     const base = dirname(resolve(file));
-    const ruleFiles = (doc.rule_files ?? []).flatMap((pattern) => {
+    const ruleFiles = (list(doc.rule_files)).flatMap((pattern) => {
       const matches = globSync(pattern, { cwd: base, absolute: true });
       return matches.length ? matches.sort() : [isAbsolute(pattern) ? pattern : resolve(base, pattern)];
     });
     const groups = ruleFiles.flatMap((f) => loadRuleFile(f).groups);
-    (doc.tests ?? []).forEach((tg, i) => {
+    (list(doc.tests)).forEach((tg, i) => {
       let groupFailures: string[];
       try {
         groupFailures = runGroup(tg, groups, evalInterval, doc.group_eval_order);

@@ -84,6 +84,7 @@ describe('input series notation', () => {
     ['1+2x3', [1, 3, 5, 7]],
     ['5-1x2', [5, 4, 3]],
     ['7x2', [7, 7, 7]],
+    ['0x3', [0, 0, 0, 0]],
     ['_ _x2 stale', [undefined, undefined, undefined, 'stale']],
     ['-1 0.5 1e3 Inf', [-1, 0.5, 1000, Number.POSITIVE_INFINITY]],
   ];
