@@ -57,6 +57,8 @@ interface LiveAlert {
   flushing?: Promise<void>;
   /** Its rule was removed or changed: forget it once its last write is done. */
   retired: boolean;
+  /** The rule's keys that lead to this alert: its own, and others whose alert labels coincide. */
+  readonly keys: Set<string>;
 }
 
 interface ActiveRule {
@@ -133,7 +135,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   function register(fields: Pick<LiveAlert, 'fingerprint' | 'rule' | 'series' | 'labels' | 'annotations'>, snapshot?: unknown): LiveAlert {
     // A restored machine takes its context from the snapshot; the input only seeds a new one.
     const machine = createActor(alertMachine, { input: { closeAfterMs: closeAfterMs() }, ...(snapshot === undefined ? {} : { snapshot: snapshot as Snapshot<unknown> }) });
-    const alert: LiveAlert = { ...fields, machine, emitted: [], outbox: [], retired: false };
+    const alert: LiveAlert = { ...fields, machine, emitted: [], outbox: [], retired: false, keys: new Set(fields.series === undefined ? [] : [fields.series]) };
     machine.on('*', (event) => {
       // A refusal changes nothing, so there is nothing to persist: it is only logged.
       if (event.type === 'refused') log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, action: event.action, by: event.by, reason: event.reason }, 'request refused');
@@ -151,7 +153,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     alert.machine.stop();
     if (alertsByFingerprint.get(alert.fingerprint) === alert) alertsByFingerprint.delete(alert.fingerprint);
     const byKey = rules.get(alert.rule)?.alerts;
-    if (byKey) for (const [key, a] of byKey) if (a === alert) byKey.delete(key);
+    if (byKey) for (const key of alert.keys) if (byKey.get(key) === alert) byKey.delete(key);
   }
 
   /** The alert's identity: the observation's labels, overridden by the rule's severity and labels; `alertname` names the rule. */
@@ -168,6 +170,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     const existing = alertsByFingerprint.get(fp);
     if (existing) {
       rule.alerts.set(key, existing);
+      existing.keys.add(key);
       return existing;
     }
     const alert = register({ fingerprint: fp, rule: rule.config.name, series: key, labels: full, annotations: {} });
