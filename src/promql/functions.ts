@@ -1,349 +1,428 @@
-import { PromQLError, type Expr } from './ast.js';
-import { evaluate, quantile, withoutName, type Evaluation, type Sample, type Series, type Value } from './engine.js';
-import { labelsKey, type Labels } from './storage.js';
+import type { Call, Expr } from './ast.js';
+import type { Evaluation } from './engine.js';
+import { isInfinite, nanLast, quantile } from './engine.js';
+import { LABEL_NAME_RE, labelsKey, METRIC_NAME, withoutName, type Labels } from './labels.js';
+import { anchoredRegex } from './parser.js';
+import type { Sample } from './storage.js';
+import { PromQLEvalError, type Matrix, type Value, type VectorSample } from './values.js';
 
-type Call = Extract<Expr, { type: 'call' }>;
+type InstantFn = (samples: VectorSample[], args: Value[], t: number) => VectorSample[];
+type RangeFn = (points: Sample[], matrix: Matrix, args: Value[], t: number) => number | undefined;
 
-const vectorOf = (v: Value): Sample[] => {
-  if (v.type !== 'vector') throw new PromQLError(`expected an instant vector, got ${v.type}`);
-  return v.samples;
+function unwrap(e: Expr): Expr {
+  return e.kind === 'paren' ? unwrap(e.expr) : e;
+}
+
+function scalarArg(args: Value[], i: number): number {
+  const a = args[i];
+  return a?.type === 'scalar' ? a.v : NaN;
+}
+
+function stringArg(args: Value[], i: number): string {
+  const a = args[i];
+  return a?.type === 'string' ? a.s : '';
+}
+
+/** A function applied to each element's value; the metric name is dropped, as Prometheus does. */
+function mapValues(fn: (v: number, args: Value[]) => number): InstantFn {
+  return (samples, args) => samples.map((s) => ({ labels: withoutName(s.labels), v: fn(s.v, args) }));
+}
+
+function dateFn(fn: (d: Date) => number): InstantFn {
+  return (samples) => samples.map((s) => ({ labels: withoutName(s.labels), v: fn(new Date(Math.trunc(s.v) * 1000)) }));
+}
+
+const INSTANT_FUNCTIONS: Record<string, InstantFn> = {
+  abs: mapValues(Math.abs),
+  ceil: mapValues(Math.ceil),
+  floor: mapValues(Math.floor),
+  exp: mapValues(Math.exp),
+  sqrt: mapValues(Math.sqrt),
+  ln: mapValues(Math.log),
+  log2: mapValues(Math.log2),
+  log10: mapValues(Math.log10),
+  sgn: mapValues((v) => (v > 0 ? 1 : v < 0 ? -1 : v)),
+  deg: mapValues((v) => (v * 180) / Math.PI),
+  rad: mapValues((v) => (v * Math.PI) / 180),
+  acos: mapValues(Math.acos), acosh: mapValues(Math.acosh), asin: mapValues(Math.asin), asinh: mapValues(Math.asinh),
+  atan: mapValues(Math.atan), atanh: mapValues(Math.atanh), cos: mapValues(Math.cos), cosh: mapValues(Math.cosh),
+  sin: mapValues(Math.sin), sinh: mapValues(Math.sinh), tan: mapValues(Math.tan), tanh: mapValues(Math.tanh),
+  round: mapValues((v, args) => {
+    const toNearest = args.length > 1 ? scalarArg(args, 1) : 1;
+    const inverse = 1 / toNearest;
+    return Math.floor(v * inverse + 0.5) / inverse;
+  }),
+  clamp: (samples, args) => {
+    const [min, max] = [scalarArg(args, 1), scalarArg(args, 2)];
+    if (max < min) return [];
+    return samples.map((s) => ({ labels: withoutName(s.labels), v: Math.max(min, Math.min(max, s.v)) }));
+  },
+  clamp_max: mapValues((v, args) => Math.min(v, scalarArg(args, 1))),
+  clamp_min: mapValues((v, args) => Math.max(v, scalarArg(args, 1))),
+  day_of_month: dateFn((d) => d.getUTCDate()),
+  day_of_week: dateFn((d) => d.getUTCDay()),
+  day_of_year: dateFn((d) => (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000 + 1),
+  days_in_month: dateFn((d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate()),
+  hour: dateFn((d) => d.getUTCHours()),
+  minute: dateFn((d) => d.getUTCMinutes()),
+  month: dateFn((d) => d.getUTCMonth() + 1),
+  year: dateFn((d) => d.getUTCFullYear()),
+  timestamp: (samples, _args, t) => samples.map((s) => ({ labels: withoutName(s.labels), v: t / 1000 })),
+  sort: (samples) => samples.slice().sort((a, b) => nanLast(a.v, b.v, 1)),
+  sort_desc: (samples) => samples.slice().sort((a, b) => nanLast(a.v, b.v, -1)),
+  histogram_quantile: histogramQuantile,
+  label_replace: labelReplace,
+  label_join: labelJoin,
+  // These read native histograms only, which this storage does not hold: float series give no result, as in Prometheus.
+  histogram_count: () => [],
+  histogram_sum: () => [],
+  histogram_fraction: () => [],
 };
-const matrixOf = (v: Value): Series[] => {
-  if (v.type !== 'matrix') throw new PromQLError(`expected a range vector, got ${v.type}`);
-  return v.series;
-};
-const scalarOf = (v: Value): number => {
-  if (v.type !== 'scalar') throw new PromQLError(`expected a scalar, got ${v.type}`);
-  return v.value;
-};
-const stringOf = (v: Value): string => {
-  if (v.type !== 'string') throw new PromQLError(`expected a string, got ${v.type}`);
-  return v.value;
-};
 
-function mapVector(args: Value[], ev: Evaluation, f: (v: number, s: Sample) => number): Value {
-  return { type: 'vector', samples: vectorOf(args[0] as Value).map((s) => ({ labels: withoutName(s.labels), value: f(s.value, s), t: ev.t })) };
+function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
+  else c += inc - t + sum;
+  return [t, c];
 }
 
-function overTime(args: Value[], ev: Evaluation, f: (vs: number[], ts: number[]) => number | undefined, keepName = false): Value {
-  const out: Sample[] = [];
-  for (const s of matrixOf(args[args.length - 1] as Value)) {
-    const value = f(s.vs, s.ts);
-    if (value !== undefined) out.push({ labels: keepName ? s.labels : withoutName(s.labels), value, t: ev.t });
-  }
-  return { type: 'vector', samples: out };
-}
-
-/** The range a matrix argument covers, for rate's extrapolation: [start, end] of the selector. */
-function rangeOf(arg: Expr, ev: Evaluation): { start: number; end: number; range: number } {
-  const inner = arg.type === 'paren' ? arg.expr : arg;
-  if (inner.type === 'matrix') {
-    const at = inner.vector.at === undefined ? ev.t : inner.vector.at === 'start' ? ev.start : inner.vector.at === 'end' ? ev.end : inner.vector.at;
-    const end = at - inner.vector.offset;
-    return { start: end - inner.range, end, range: inner.range };
-  }
-  if (inner.type === 'subquery') {
-    const at = inner.at === undefined ? ev.t : inner.at === 'start' ? ev.start : inner.at === 'end' ? ev.end : inner.at;
-    const end = at - inner.offset;
-    return { start: end - inner.range, end, range: inner.range };
-  }
-  throw new PromQLError('expected a range vector');
-}
-
-/** Prometheus 2.x extrapolatedRate: rate, increase and delta. */
-function extrapolatedRate(call: Call, args: Value[], ev: Evaluation, isCounter: boolean, isRate: boolean): Value {
-  const { start, end, range } = rangeOf(call.args[0] as Expr, ev);
-  return overTime(args, ev, (vs, ts) => {
-    if (vs.length < 2) return undefined;
-    const first = vs[0] as number;
-    const last = vs[vs.length - 1] as number;
-    let result = last - first;
-    if (isCounter) {
-      for (let i = 1; i < vs.length; i++) if ((vs[i] as number) < (vs[i - 1] as number)) result += vs[i - 1] as number;
-    }
-    let durationToStart = ((ts[0] as number) - start) / 1000;
-    const durationToEnd = (end - (ts[ts.length - 1] as number)) / 1000;
-    const sampledInterval = ((ts[ts.length - 1] as number) - (ts[0] as number)) / 1000;
-    const averageBetween = sampledInterval / (vs.length - 1);
-    if (isCounter && result > 0 && first >= 0) {
-      const durationToZero = sampledInterval * (first / result);
-      if (durationToZero < durationToStart) durationToStart = durationToZero;
-    }
-    const threshold = averageBetween * 1.1;
-    let interval = sampledInterval;
-    interval += durationToStart < threshold ? durationToStart : averageBetween / 2;
-    interval += durationToEnd < threshold ? durationToEnd : averageBetween / 2;
-    result *= interval / sampledInterval;
-    return isRate ? result / (range / 1000) : result;
-  });
-}
-
-function instantRate(args: Value[], ev: Evaluation, isRate: boolean): Value {
-  return overTime(args, ev, (vs, ts) => {
-    if (vs.length < 2) return undefined;
-    const last = vs[vs.length - 1] as number;
-    const prev = vs[vs.length - 2] as number;
-    let result = isRate && last < prev ? last : last - prev;
-    if (!isRate) return result;
-    const dt = ((ts[ts.length - 1] as number) - (ts[ts.length - 2] as number)) / 1000;
-    if (dt === 0) return undefined;
-    result /= dt;
-    return result;
-  });
-}
-
-function linearRegression(vs: number[], ts: number[], interceptTime: number): [slope: number, intercept: number] {
+/** Least-squares fit of the points against time in seconds relative to interceptTime (functions.go linearRegression). */
+function linearRegression(points: Sample[], interceptTime: number): [slope: number, intercept: number] {
   let n = 0;
-  let sumX = 0;
-  let sumY = 0;
-  let sumXY = 0;
-  let sumX2 = 0;
-  for (let i = 0; i < vs.length; i++) {
-    const x = ((ts[i] as number) - interceptTime) / 1000;
-    const y = vs[i] as number;
-    n++;
-    sumX += x;
-    sumY += y;
-    sumXY += x * y;
-    sumX2 += x * x;
-  }
+  let [sumX, cX, sumY, cY, sumXY, cXY, sumX2, cX2] = [0, 0, 0, 0, 0, 0, 0, 0];
+  const initY = points[0]!.v;
+  let constY = true;
+  points.forEach((p, i) => {
+    if (constY && i > 0 && p.v !== initY) constY = false;
+    n += 1;
+    const x = (p.t - interceptTime) / 1e3;
+    [sumX, cX] = kahanSumInc(x, sumX, cX);
+    [sumY, cY] = kahanSumInc(p.v, sumY, cY);
+    [sumXY, cXY] = kahanSumInc(x * p.v, sumXY, cXY);
+    [sumX2, cX2] = kahanSumInc(x * x, sumX2, cX2);
+  });
+  if (constY) return isInfinite(initY) ? [NaN, NaN] : [0, initY];
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
   const covXY = sumXY - (sumX * sumY) / n;
   const varX = sumX2 - (sumX * sumX) / n;
   const slope = covXY / varX;
-  const intercept = sumY / n - (slope * sumX) / n;
-  return [slope, intercept];
+  return [slope, sumY / n - (slope * sumX) / n];
 }
 
-function bucketQuantile(q: number, buckets: { upper: number; count: number }[]): number {
-  if (Number.isNaN(q)) return Number.NaN;
-  if (q < 0) return Number.NEGATIVE_INFINITY;
-  if (q > 1) return Number.POSITIVE_INFINITY;
-  buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets.at(-1)?.upper !== Number.POSITIVE_INFINITY) return Number.NaN;
-  // Coalesce buckets with the same bound, then force counts to be monotonic.
-  const merged: { upper: number; count: number }[] = [];
+/** rate, increase and delta: the change over the points, extrapolated towards the window edges (functions.go extrapolatedRate). */
+function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
+  return (points, matrix) => {
+    if (points.length < 2) return undefined;
+    const first = points[0]!;
+    const last = points[points.length - 1]!;
+    let result = last.v - first.v;
+    if (isCounter) {
+      let prev = 0;
+      for (const p of points) {
+        if (p.v < prev) result += prev;
+        prev = p.v;
+      }
+    }
+    let durationToStart = (first.t - matrix.rangeStart) / 1000;
+    const durationToEnd = (matrix.rangeEnd - last.t) / 1000;
+    const sampledInterval = (last.t - first.t) / 1000;
+    const averageBetween = sampledInterval / (points.length - 1);
+    if (isCounter && result > 0 && first.v >= 0) {
+      const durationToZero = sampledInterval * (first.v / result);
+      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    }
+    const threshold = averageBetween * 1.1;
+    let extrapolateTo = sampledInterval;
+    extrapolateTo += durationToStart < threshold ? durationToStart : averageBetween / 2;
+    extrapolateTo += durationToEnd < threshold ? durationToEnd : averageBetween / 2;
+    result *= extrapolateTo / sampledInterval;
+    if (isRate) result /= matrix.range / 1000;
+    return result;
+  };
+}
+
+function instantValue(isRate: boolean): RangeFn {
+  return (points) => {
+    if (points.length < 2) return undefined;
+    const last = points[points.length - 1]!;
+    const prev = points[points.length - 2]!;
+    let result = isRate && last.v < prev.v ? last.v : last.v - prev.v;
+    const interval = last.t - prev.t;
+    if (interval === 0) return undefined;
+    if (isRate) result /= interval / 1000;
+    return result;
+  };
+}
+
+function overValues(fn: (values: number[]) => number): RangeFn {
+  return (points) => fn(points.map((p) => p.v));
+}
+
+const RANGE_FUNCTIONS: Record<string, RangeFn> = {
+  rate: extrapolatedRate(true, true),
+  increase: extrapolatedRate(true, false),
+  delta: extrapolatedRate(false, false),
+  irate: instantValue(true),
+  idelta: instantValue(false),
+  deriv: (points) => (points.length < 2 ? undefined : linearRegression(points, points[0]!.t)[0]),
+  predict_linear: (points, _m, args, t) => {
+    if (points.length < 2) return undefined;
+    const [slope, intercept] = linearRegression(points, t);
+    return intercept + slope * scalarArg(args, 1);
+  },
+  changes: overValues((vs) => vs.reduce((n, v, i) => (i > 0 && v !== vs[i - 1] && !(Number.isNaN(v) && Number.isNaN(vs[i - 1]!)) ? n + 1 : n), 0)),
+  resets: overValues((vs) => vs.reduce((n, v, i) => (i > 0 && v < vs[i - 1]! ? n + 1 : n), 0)),
+  avg_over_time: overValues((vs) => {
+    let [mean, c, count] = [0, 0, 0];
+    for (const v of vs) {
+      count++;
+      if (isInfinite(mean) && ((isInfinite(v) && mean > 0 === v > 0) || Number.isFinite(v))) continue;
+      [mean, c] = kahanSumInc(v / count - mean / count, mean, c);
+    }
+    return isInfinite(mean) ? mean : mean + c;
+  }),
+  sum_over_time: overValues((vs) => {
+    let [sum, c] = [0, 0];
+    for (const v of vs) [sum, c] = kahanSumInc(v, sum, c);
+    return isInfinite(sum) ? sum : sum + c;
+  }),
+  count_over_time: overValues((vs) => vs.length),
+  min_over_time: overValues((vs) => vs.reduce((min, v) => (v < min || Number.isNaN(min) ? v : min))),
+  max_over_time: overValues((vs) => vs.reduce((max, v) => (v > max || Number.isNaN(max) ? v : max))),
+  last_over_time: (points) => points[points.length - 1]!.v,
+  present_over_time: () => 1,
+  quantile_over_time: (points, _m, args) => quantile(scalarArg(args, 0), points.map((p) => p.v)),
+  stddev_over_time: overValues((vs) => Math.sqrt(welfordVariance(vs))),
+  stdvar_over_time: overValues(welfordVariance),
+  holt_winters: (points, _m, args) => {
+    const [sf, tf] = [scalarArg(args, 1), scalarArg(args, 2)];
+    if (!(sf > 0 && sf < 1)) throw new PromQLEvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
+    if (!(tf > 0 && tf < 1)) throw new PromQLEvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
+    if (points.length < 2) return undefined;
+    let s0 = 0;
+    let s1 = points[0]!.v;
+    let b = points[1]!.v - points[0]!.v;
+    for (let i = 1; i < points.length; i++) {
+      const x = sf * points[i]!.v;
+      if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+      const y = (1 - sf) * (s1 + b);
+      [s0, s1] = [s1, x + y];
+    }
+    return s1;
+  },
+};
+
+/** Welford's variance with Kahan-compensated sums, as stddev_over_time / stdvar_over_time compute it. */
+function welfordVariance(vs: number[]): number {
+  let [count, mean, cMean, aux, cAux] = [0, 0, 0, 0, 0];
+  for (const v of vs) {
+    count++;
+    const delta = v - (mean + cMean);
+    [mean, cMean] = kahanSumInc(delta / count, mean, cMean);
+    [aux, cAux] = kahanSumInc(delta * (v - (mean + cMean)), aux, cAux);
+  }
+  return (aux + cAux) / count;
+}
+
+/** The labels absent() reports: the selector's equality matchers, except names matched more than once or otherwise. */
+function absentLabels(arg: Expr): Labels {
+  const e = unwrap(arg);
+  const selector = e.kind === 'vector' ? e : e.kind === 'matrix' ? e.selector : undefined;
+  const out: Record<string, string> = {};
+  const drop: string[] = [];
+  for (const m of selector?.matchers ?? []) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type === '=' && !(m.name in out)) {
+      if (m.value !== '') out[m.name] = m.value;
+    } else drop.push(m.name);
+  }
+  for (const n of drop) delete out[n];
+  return out;
+}
+
+/** Evaluates a function call at time t. */
+export function callFunction(e: Call, t: number, ev: Evaluation): Value {
+  switch (e.func) {
+    case 'time': return { type: 'scalar', v: t / 1000 };
+    case 'pi': return { type: 'scalar', v: Math.PI };
+    case 'vector': return { type: 'vector', samples: [{ labels: {}, v: scalarArg([ev.eval(e.args[0]!, t)], 0) }] };
+    case 'scalar': {
+      const samples = ev.vector(ev.eval(e.args[0]!, t));
+      return { type: 'scalar', v: samples.length === 1 ? samples[0]!.v : NaN };
+    }
+    case 'absent': {
+      const samples = ev.vector(ev.eval(e.args[0]!, t));
+      return { type: 'vector', samples: samples.length > 0 ? [] : [{ labels: absentLabels(e.args[0]!), v: 1 }] };
+    }
+    case 'absent_over_time': {
+      const m = ev.evalMatrix(e.args[0]!, t);
+      return { type: 'vector', samples: m.series.length > 0 ? [] : [{ labels: absentLabels(e.args[0]!), v: 1 }] };
+    }
+    case 'timestamp': {
+      // The sample's own timestamp for a plain selector; otherwise the evaluation time.
+      const arg = unwrap(e.args[0]!);
+      if (arg.kind === 'vector') return { type: 'vector', samples: ev.selectInstant(arg, t).map(({ labels, sample }) => ({ labels: withoutName(labels), v: sample.t / 1000 })) };
+      break;
+    }
+    default: break;
+  }
+  const rangeFn = RANGE_FUNCTIONS[e.func];
+  if (rangeFn) {
+    const matrixIndex = e.args.findIndex((a) => unwrap(a).kind === 'matrix' || unwrap(a).kind === 'subquery');
+    const args = e.args.map((a, i) => (i === matrixIndex ? ({ type: 'scalar', v: NaN } as Value) : ev.eval(a, t)));
+    const matrix = ev.evalMatrix(e.args[matrixIndex]!, t);
+    const samples: VectorSample[] = [];
+    for (const series of matrix.series) {
+      const v = rangeFn(series.points, matrix, args, t);
+      if (v === undefined) continue;
+      samples.push({ labels: e.func === 'last_over_time' ? series.labels : withoutName(series.labels), v });
+    }
+    return { type: 'vector', samples };
+  }
+  const fn = INSTANT_FUNCTIONS[e.func];
+  if (!fn) throw new PromQLEvalError(`function "${e.func}" is not supported`);
+  const args = e.args.map((a) => ev.eval(a, t));
+  // Date functions without an argument apply to vector(time()).
+  const vector = args.find((a) => a.type === 'vector');
+  const vectorArg = vector ? ev.vector(vector) : [{ labels: {}, v: t / 1000 }];
+  return { type: 'vector', samples: fn(vectorArg, args, t) };
+}
+
+interface Bucket {
+  upperBound: number;
+  count: number;
+}
+
+/** histogram_quantile over classic `le` buckets (functions.go funcHistogramQuantile / bucketQuantile). */
+function histogramQuantile(samples: VectorSample[], args: Value[]): VectorSample[] {
+  const q = scalarArg(args, 0);
+  const groups = new Map<string, { labels: Labels; buckets: Bucket[] }>();
+  for (const s of samples) {
+    const upperBound = parseGoFloat(s.labels.le ?? '');
+    if (upperBound === undefined) continue;
+    // Grouped by every label but `le`, the metric name included; the output drops both.
+    const { le: _le, ...rest } = s.labels;
+    const key = labelsKey(rest);
+    let g = groups.get(key);
+    if (!g) {
+      g = { labels: withoutName(rest), buckets: [] };
+      groups.set(key, g);
+    }
+    g.buckets.push({ upperBound, count: s.v });
+  }
+  return [...groups.values()].map((g) => ({ labels: g.labels, v: bucketQuantile(q, g.buckets) }));
+}
+
+function bucketQuantile(q: number, input: Bucket[]): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const sorted = input.slice().sort((a, b) => a.upperBound - b.upperBound);
+  if (sorted.length === 0 || sorted[sorted.length - 1]!.upperBound !== Infinity) return NaN;
+  const buckets: Bucket[] = [];
+  for (const b of sorted) {
+    const last = buckets[buckets.length - 1];
+    if (last && last.upperBound === b.upperBound) last.count += b.count;
+    else buckets.push({ ...b });
+  }
+  let max = -Infinity;
   for (const b of buckets) {
-    const last = merged.at(-1);
-    if (last && last.upper === b.upper) last.count += b.count;
-    else merged.push({ ...b });
-  }
-  let max = Number.NEGATIVE_INFINITY;
-  for (const b of merged) {
     if (b.count > max) max = b.count;
-    else b.count = max;
+    else if (b.count < max) b.count = max;
   }
-  if (merged.length < 2) return Number.NaN;
-  const observations = (merged.at(-1) as { count: number }).count;
-  if (observations === 0) return Number.NaN;
+  if (buckets.length < 2) return NaN;
+  const observations = buckets[buckets.length - 1]!.count;
+  if (observations === 0) return NaN;
   let rank = q * observations;
-  let b = merged.slice(0, -1).findIndex((x) => x.count >= rank);
-  if (b < 0) b = merged.length - 1;
-  if (b === merged.length - 1) return (merged[merged.length - 2] as { upper: number }).upper;
-  if (b === 0 && (merged[0] as { upper: number }).upper <= 0) return (merged[0] as { upper: number }).upper;
+  let b = buckets.length - 1;
+  for (let i = 0; i < buckets.length - 1; i++) {
+    if (buckets[i]!.count >= rank) {
+      b = i;
+      break;
+    }
+  }
+  if (b === buckets.length - 1) return buckets[buckets.length - 2]!.upperBound;
+  if (b === 0 && buckets[0]!.upperBound <= 0) return buckets[0]!.upperBound;
   let bucketStart = 0;
-  const bucketEnd = (merged[b] as { upper: number }).upper;
-  let count = (merged[b] as { count: number }).count;
+  const bucketEnd = buckets[b]!.upperBound;
+  let count = buckets[b]!.count;
   if (b > 0) {
-    bucketStart = (merged[b - 1] as { upper: number }).upper;
-    count -= (merged[b - 1] as { count: number }).count;
-    rank -= (merged[b - 1] as { count: number }).count;
+    bucketStart = buckets[b - 1]!.upperBound;
+    count -= buckets[b - 1]!.count;
+    rank -= buckets[b - 1]!.count;
   }
   return bucketStart + (bucketEnd - bucketStart) * (rank / count);
 }
 
-function absentLabels(arg: Expr): Labels {
-  const inner = arg.type === 'paren' ? arg.expr : arg;
-  const selector = inner.type === 'vector' ? inner : inner.type === 'matrix' ? inner.vector : undefined;
-  const labels: Labels = {};
-  if (!selector) return labels;
-  const seen = new Set<string>();
-  for (const m of selector.matchers) {
-    if (m.name === '__name__') continue;
-    if (m.op === '=' && !seen.has(m.name)) labels[m.name] = m.value;
-    else delete labels[m.name];
-    if (m.op === '=') {
-      if (seen.has(m.name)) delete labels[m.name];
-      seen.add(m.name);
-    }
+/** Go's strconv.ParseFloat, or undefined when the text is not a number. */
+export function parseGoFloat(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (/^[+-]?(inf|infinity)$/.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
+  if (t === 'nan') return NaN;
+  if (/^[+-]?0x[0-9a-f]+$/.test(t)) return (t.startsWith('-') ? -1 : 1) * parseInt(t.replace(/^[+-]?0x/, ''), 16);
+  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) return Number(t);
+  return undefined;
+}
+
+function labelReplace(samples: VectorSample[], args: Value[]): VectorSample[] {
+  const [dst, replacement, src, pattern] = [1, 2, 3, 4].map((i) => stringArg(args, i)) as [string, string, string, string];
+  let re: RegExp;
+  try {
+    re = anchoredRegex(pattern);
+  } catch (err) {
+    throw new PromQLEvalError(`invalid regular expression in label_replace(): ${pattern}`, { cause: err });
   }
-  return labels;
+  if (!LABEL_NAME_RE.test(dst)) throw new PromQLEvalError(`invalid destination label name in label_replace(): ${dst}`);
+  return samples.map((s) => {
+    const match = re.exec(s.labels[src] ?? '');
+    if (!match) return s;
+    const value = expandTemplate(replacement, match);
+    const labels: Record<string, string> = { ...s.labels };
+    if (value === '') delete labels[dst];
+    else labels[dst] = value;
+    return { labels, v: s.v };
+  });
 }
 
-function dateFunction(args: Value[], ev: Evaluation, f: (d: Date) => number): Value {
-  if (args.length === 0) return { type: 'vector', samples: [{ labels: {}, value: f(new Date(ev.t)), t: ev.t }] };
-  return mapVector(args, ev, (v) => f(new Date(v * 1000)));
-}
-
-export function callFunction(call: Call, ev: Evaluation): Value {
-  const args = call.args.map((a) => evaluate(a, ev));
-  const math = (f: (v: number) => number) => mapVector(args, ev, f);
-  switch (call.func) {
-    case 'abs': return math(Math.abs);
-    case 'ceil': return math(Math.ceil);
-    case 'floor': return math(Math.floor);
-    case 'exp': return math(Math.exp);
-    case 'ln': return math(Math.log);
-    case 'log2': return math(Math.log2);
-    case 'log10': return math(Math.log10);
-    case 'sqrt': return math(Math.sqrt);
-    case 'sgn': return math(Math.sign);
-    case 'acos': return math(Math.acos);
-    case 'acosh': return math(Math.acosh);
-    case 'asin': return math(Math.asin);
-    case 'asinh': return math(Math.asinh);
-    case 'atan': return math(Math.atan);
-    case 'atanh': return math(Math.atanh);
-    case 'cos': return math(Math.cos);
-    case 'cosh': return math(Math.cosh);
-    case 'sin': return math(Math.sin);
-    case 'sinh': return math(Math.sinh);
-    case 'tan': return math(Math.tan);
-    case 'tanh': return math(Math.tanh);
-    case 'deg': return math((v) => (v * 180) / Math.PI);
-    case 'rad': return math((v) => (v * Math.PI) / 180);
-    case 'round': {
-      const to = args[1] ? scalarOf(args[1]) : 1;
-      return math((v) => Math.floor(v / to + 0.5) * to);
-    }
-    case 'clamp': {
-      const [lo, hi] = [scalarOf(args[1] as Value), scalarOf(args[2] as Value)];
-      if (lo > hi) return { type: 'vector', samples: [] };
-      return math((v) => Math.max(lo, Math.min(hi, v)));
-    }
-    case 'clamp_max': return math((v) => Math.min(v, scalarOf(args[1] as Value)));
-    case 'clamp_min': return math((v) => Math.max(v, scalarOf(args[1] as Value)));
-    case 'absent': {
-      if (vectorOf(args[0] as Value).length > 0) return { type: 'vector', samples: [] };
-      return { type: 'vector', samples: [{ labels: absentLabels(call.args[0] as Expr), value: 1, t: ev.t }] };
-    }
-    case 'absent_over_time': {
-      if (matrixOf(args[0] as Value).length > 0) return { type: 'vector', samples: [] };
-      return { type: 'vector', samples: [{ labels: absentLabels(call.args[0] as Expr), value: 1, t: ev.t }] };
-    }
-    case 'present_over_time': return overTime(args, ev, () => 1);
-    case 'avg_over_time': return overTime(args, ev, (vs) => vs.reduce((a, b) => a + b, 0) / vs.length);
-    case 'count_over_time': return overTime(args, ev, (vs) => vs.length);
-    case 'last_over_time': return overTime(args, ev, (vs) => vs[vs.length - 1], true);
-    case 'max_over_time': return overTime(args, ev, (vs) => vs.reduce((a, b) => (Number.isNaN(a) || b > a ? b : a)));
-    case 'min_over_time': return overTime(args, ev, (vs) => vs.reduce((a, b) => (Number.isNaN(a) || b < a ? b : a)));
-    case 'sum_over_time': return overTime(args, ev, (vs) => vs.reduce((a, b) => a + b, 0));
-    case 'stddev_over_time':
-    case 'stdvar_over_time':
-      return overTime(args, ev, (vs) => {
-        const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
-        const variance = vs.reduce((a, b) => a + (b - mean) ** 2, 0) / vs.length;
-        return call.func === 'stddev_over_time' ? Math.sqrt(variance) : variance;
-      });
-    case 'quantile_over_time': {
-      const q = scalarOf(args[0] as Value);
-      return overTime(args, ev, (vs) => quantile(q, vs));
-    }
-    case 'changes': return overTime(args, ev, (vs) => vs.slice(1).filter((v, i) => v !== vs[i] && !(Number.isNaN(v) && Number.isNaN(vs[i] as number))).length);
-    case 'resets': return overTime(args, ev, (vs) => vs.slice(1).filter((v, i) => v < (vs[i] as number)).length);
-    case 'rate': return extrapolatedRate(call, args, ev, true, true);
-    case 'increase': return extrapolatedRate(call, args, ev, true, false);
-    case 'delta': return extrapolatedRate(call, args, ev, false, false);
-    case 'irate': return instantRate(args, ev, true);
-    case 'idelta': return instantRate(args, ev, false);
-    case 'deriv': return overTime(args, ev, (vs, ts) => (vs.length < 2 ? undefined : linearRegression(vs, ts, ts[0] as number)[0]));
-    case 'predict_linear': {
-      const duration = scalarOf(args[1] as Value);
-      return overTime([args[0] as Value], ev, (vs, ts) => {
-        if (vs.length < 2) return undefined;
-        const [slope, intercept] = linearRegression(vs, ts, ev.t);
-        return slope * duration + intercept;
-      });
-    }
-    case 'histogram_quantile': {
-      const q = scalarOf(args[0] as Value);
-      const groups = new Map<string, { labels: Labels; buckets: { upper: number; count: number }[] }>();
-      for (const s of vectorOf(args[1] as Value)) {
-        const le = s.labels.le;
-        if (le === undefined) continue;
-        const upper = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
-        if (Number.isNaN(upper)) continue;
-        const { le: _le, ...rest } = withoutName(s.labels);
-        const key = labelsKey(rest);
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { labels: rest, buckets: [] }));
-        g.buckets.push({ upper, count: s.value });
-      }
-      return { type: 'vector', samples: [...groups.values()].map((g) => ({ labels: g.labels, value: bucketQuantile(q, g.buckets), t: ev.t })) };
-    }
-    case 'label_replace': {
-      const [dst, replacement, src, regex] = args.slice(1).map(stringOf) as [string, string, string, string];
-      let re: RegExp;
-      try {
-        re = new RegExp(`^(?:${regex})$`, 's');
-      } catch (err) {
-        throw new PromQLError(`invalid regular expression in label_replace(): ${regex}: ${(err as Error).message}`);
-      }
-      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new PromQLError(`invalid destination label name in label_replace(): ${dst}`);
-      const samples = vectorOf(args[0] as Value).map((s) => {
-        const match = re.exec(s.labels[src] ?? '');
-        if (!match) return s;
-        const value = expandGoReplacement(replacement, match);
-        const labels = { ...s.labels };
-        if (value === '') delete labels[dst];
-        else labels[dst] = value;
-        return { ...s, labels };
-      });
-      return checkUnique({ type: 'vector', samples }, 'label_replace');
-    }
-    case 'label_join': {
-      const [dst, sep, ...srcs] = args.slice(1).map(stringOf) as [string, string, ...string[]];
-      const samples = vectorOf(args[0] as Value).map((s) => {
-        const value = srcs.map((n) => s.labels[n] ?? '').join(sep);
-        const labels = { ...s.labels };
-        if (value === '') delete labels[dst];
-        else labels[dst] = value;
-        return { ...s, labels };
-      });
-      return checkUnique({ type: 'vector', samples }, 'label_join');
-    }
-    case 'pi': return { type: 'scalar', value: Math.PI };
-    case 'time': return { type: 'scalar', value: ev.t / 1000 };
-    case 'scalar': {
-      const v = vectorOf(args[0] as Value);
-      return { type: 'scalar', value: v.length === 1 ? (v[0] as Sample).value : Number.NaN };
-    }
-    case 'vector': return { type: 'vector', samples: [{ labels: {}, value: scalarOf(args[0] as Value), t: ev.t }] };
-    case 'sort': return { type: 'vector', samples: [...vectorOf(args[0] as Value)].sort((a, b) => a.value - b.value) };
-    case 'sort_desc': return { type: 'vector', samples: [...vectorOf(args[0] as Value)].sort((a, b) => b.value - a.value) };
-    case 'timestamp': {
-      const inner = call.args[0] as Expr;
-      const raw = (inner.type === 'paren' ? inner.expr : inner).type === 'vector';
-      return mapVector(args, ev, (_v, s) => (raw ? s.t : ev.t) / 1000);
-    }
-    case 'day_of_month': return dateFunction(args, ev, (d) => d.getUTCDate());
-    case 'day_of_week': return dateFunction(args, ev, (d) => d.getUTCDay());
-    case 'day_of_year': return dateFunction(args, ev, (d) => Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1);
-    case 'days_in_month': return dateFunction(args, ev, (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate());
-    case 'hour': return dateFunction(args, ev, (d) => d.getUTCHours());
-    case 'minute': return dateFunction(args, ev, (d) => d.getUTCMinutes());
-    case 'month': return dateFunction(args, ev, (d) => d.getUTCMonth() + 1);
-    case 'year': return dateFunction(args, ev, (d) => d.getUTCFullYear());
-    default:
-      throw new PromQLError(`function ${call.func} is not supported by Vigil's evaluator`);
-  }
-}
-
-/** Go's regexp Expand: $1, ${1}, $name. */
-function expandGoReplacement(template: string, match: RegExpExecArray): string {
-  return template.replace(/\$(\$|\{(\w+)\}|(\w+))/g, (whole, _all: string, braced: string | undefined, bare: string | undefined) => {
-    if (whole === '$$') return '$';
+/** Go's regexp.Expand: $1, ${1}, $name, ${name}, $$. */
+function expandTemplate(template: string, match: RegExpExecArray): string {
+  return template.replace(/\$(\$|\{([a-zA-Z0-9_]+)\}|([a-zA-Z0-9_]+))/g, (_all, whole: string, braced?: string, bare?: string) => {
+    if (whole === '$') return '$';
     const name = braced ?? bare ?? '';
     if (/^\d+$/.test(name)) return match[Number(name)] ?? '';
     return match.groups?.[name] ?? '';
   });
 }
 
-function checkUnique(v: Extract<Value, { type: 'vector' }>, func: string): Value {
-  const seen = new Set<string>();
-  for (const s of v.samples) {
-    const key = labelsKey(s.labels);
-    if (seen.has(key)) throw new PromQLError(`vector cannot contain metrics with the same labelset (${func})`);
-    seen.add(key);
-  }
-  return v;
+function labelJoin(samples: VectorSample[], args: Value[]): VectorSample[] {
+  const dst = stringArg(args, 1);
+  const sep = stringArg(args, 2);
+  const srcs = args.slice(3).map((a) => (a.type === 'string' ? a.s : ''));
+  for (const src of srcs) if (!LABEL_NAME_RE.test(src)) throw new PromQLEvalError(`invalid source label name in label_join(): ${src}`);
+  if (!LABEL_NAME_RE.test(dst)) throw new PromQLEvalError(`invalid destination label name in label_join(): ${dst}`);
+  return samples.map((s) => {
+    const value = srcs.map((n) => s.labels[n] ?? '').join(sep);
+    const labels: Record<string, string> = { ...s.labels };
+    if (value === '') delete labels[dst];
+    else labels[dst] = value;
+    return { labels, v: s.v };
+  });
+}
+
+/** Go's strconv.FormatFloat(v, 'f', -1, 64): shortest digits, never an exponent. */
+export function formatGoFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const [mantissa, expText] = Math.abs(v).toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const dp = Number(expText) + 1;
+  let out: string;
+  if (dp <= 0) out = `0.${'0'.repeat(-dp)}${digits}`;
+  else if (dp >= digits.length) out = digits + '0'.repeat(dp - digits.length);
+  else out = `${digits.slice(0, dp)}.${digits.slice(dp)}`;
+  return (v < 0 || Object.is(v, -0) ? '-' : '') + out;
 }

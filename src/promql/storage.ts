@@ -1,89 +1,83 @@
 import type { Matcher } from './ast.js';
+import { compareLabels, labelsKey, type Labels } from './labels.js';
 
-export type Labels = Record<string, string>;
+/** One stored sample; `stale` is Prometheus' staleness marker (a special NaN). Times in ms. */
+export interface Sample {
+  t: number;
+  v: number;
+  stale?: true;
+}
 
-/** One series held in memory: samples in time order; a stale marker ends the series until the next sample. */
-export interface StoredSeries {
+export interface Series {
   labels: Labels;
-  ts: number[];
-  vs: number[];
-  stale: boolean[];
+  /** Ascending by time. */
+  samples: Sample[];
 }
 
-/** The canonical key of a label set. */
-export function labelsKey(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}\u0000${labels[k]}`)
-    .join('\u0001');
-}
+/** In-memory series storage: what promtool's test storage gives the engine. */
+export class SeriesStorage {
+  private readonly series = new Map<string, Series>();
+  /** Series by metric name, each list sorted by labels; rebuilt lazily after a new series arrives. */
+  private byName: Map<string, Series[]> | undefined;
+  private sorted: Series[] | undefined;
+  /** Selections by matcher list (the parsed query's own array), valid until a new series arrives. */
+  private selections = new WeakMap<readonly Matcher[], Series[]>();
 
-export function matchesLabels(matchers: readonly Matcher[], labels: Labels): boolean {
-  for (const m of matchers) {
-    const value = labels[m.name] ?? '';
-    switch (m.op) {
-      case '=':
-        if (value !== m.value) return false;
-        break;
-      case '!=':
-        if (value === m.value) return false;
-        break;
-      case '=~':
-        if (!m.re?.test(value)) return false;
-        break;
-      case '!~':
-        if (m.re?.test(value)) return false;
-        break;
-    }
-  }
-  return true;
-}
-
-/** In-memory series storage, as promtool's test storage: what `vigil test rules` evaluates against. */
-export class MemoryStorage {
-  private readonly series = new Map<string, StoredSeries>();
-  private readonly byName = new Map<string, StoredSeries[]>();
-
-  /** Appends a sample; samples of one series must come in time order (a later append at the same time replaces). */
-  append(labels: Labels, t: number, v: number, stale = false): void {
+  /** Appends a sample. One at or before the series' last timestamp is dropped, as the TSDB rejects out-of-order and duplicate writes. */
+  append(labels: Labels, sample: Sample): void {
     const key = labelsKey(labels);
     let s = this.series.get(key);
     if (!s) {
-      s = { labels, ts: [], vs: [], stale: [] };
+      s = { labels, samples: [] };
       this.series.set(key, s);
-      const name = labels.__name__ ?? '';
-      const list = this.byName.get(name);
-      if (list) list.push(s);
-      else this.byName.set(name, [s]);
+      this.sorted = undefined;
+      this.byName = undefined;
+      this.selections = new WeakMap();
     }
-    const last = s.ts.length - 1;
-    if (last >= 0 && (s.ts[last] as number) >= t) {
-      if (s.ts[last] === t) {
-        s.vs[last] = v;
-        s.stale[last] = stale;
-      }
-      return;
-    }
-    s.ts.push(t);
-    s.vs.push(v);
-    s.stale.push(stale);
+    const last = s.samples[s.samples.length - 1];
+    if (last && sample.t <= last.t) return;
+    s.samples.push(sample);
   }
 
-  select(matchers: readonly Matcher[]): StoredSeries[] {
-    const name = matchers.find((m) => m.name === '__name__' && m.op === '=');
-    const candidates = name ? (this.byName.get(name.value) ?? []) : [...this.series.values()];
-    return candidates.filter((s) => matchesLabels(matchers, s.labels));
+  /** Series whose labels satisfy every matcher, sorted by labels as Prometheus' storage returns them. */
+  select(matchers: readonly Matcher[]): Series[] {
+    const cached = this.selections.get(matchers);
+    if (cached) return cached;
+    this.sorted ??= [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const s of this.sorted) {
+        const name = s.labels.__name__ ?? '';
+        const list = this.byName.get(name);
+        if (list) list.push(s);
+        else this.byName.set(name, [s]);
+      }
+    }
+    const byName = matchers.find((m) => m.name === '__name__' && m.type === '=');
+    const candidates = byName ? (this.byName.get(byName.value) ?? []) : this.sorted;
+    const selected = candidates.filter((s) => matchers.every((m) => matches(m, s.labels[m.name] ?? '')));
+    this.selections.set(matchers, selected);
+    return selected;
   }
 }
 
-/** Index of the last sample at or before `t`, or -1. */
-export function lastIndexAtOrBefore(ts: readonly number[], t: number): number {
+export function matches(m: Matcher, value: string): boolean {
+  switch (m.type) {
+    case '=': return value === m.value;
+    case '!=': return value !== m.value;
+    case '=~': return m.re!.test(value);
+    case '!~': return !m.re!.test(value);
+  }
+}
+
+/** Index of the last sample with time <= t, or -1. */
+export function lastIndexAtOrBefore(samples: readonly Sample[], t: number): number {
   let lo = 0;
-  let hi = ts.length - 1;
+  let hi = samples.length - 1;
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if ((ts[mid] as number) <= t) {
+    if (samples[mid]!.t <= t) {
       found = mid;
       lo = mid + 1;
     } else hi = mid - 1;

@@ -82,7 +82,7 @@ alerting:
   it('rejects a config whose rule files are broken or have no Prometheus to ask, naming the file', () => {
     writeFileSync(join(dir, 'broken.yml'), 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n');
     expect(() => parseConfig(`alerting: { rule_files: ["${dir}/broken.yml"], prometheus: { url: "http://127.0.0.1:1" } }`, '/etc/vigil/vigil.yaml', {})).toThrow(ConfigError);
-    expect(() => parseConfig(`alerting: { rule_files: ["${dir}/broken.yml"], prometheus: { url: "http://127.0.0.1:1" } }`, '/etc/vigil/vigil.yaml', {})).toThrow(/broken\.yml: 4: group "g", rule "A": could not parse expression/);
+    expect(() => parseConfig(`alerting: { rule_files: ["${dir}/broken.yml"], prometheus: { url: "http://127.0.0.1:1" } }`, '/etc/vigil/vigil.yaml', {})).toThrow(/broken\.yml:5: group "g", rule 1, "A": could not parse expression/);
     expect(() => parseConfig(`alerting: { rule_files: ["${dir}/queues.rules.yml"] }`, '/etc/vigil/vigil.yaml', {})).toThrow(/alerting\.prometheus: required when alerting\.rule_files is set/);
   });
 });

@@ -36,7 +36,7 @@ describe('rule config errors name the line, the path and the problem', () => {
     ['a cycle', `  - { name: A, kind: composite, op: or, conditions: [B] }\n  - { name: B, kind: composite, op: or, conditions: [A] }`, 'cannot form a cycle'],
     ['unknown variable', `  - { name: A, kind: expression, metrics: { used: m }, on: [host], expr: used / total, op: ">", value: 1 }`, '3 rules[0].expr: unknown variable "total" (known: used)'],
     ['absence of both', `  - { name: A, kind: absence, metric: m, event: e, absent_for: 1m }`, '3 rules[0]: an absence rule watches either a metric or an event'],
-    ['broken template', `  - { name: A, kind: threshold, metric: m, op: ">", value: 1, annotations: { summary: "{{ $value | nope }}" } }`, '3 rules[0].annotations.summary: template: function "nope" not defined'],
+    ['broken template', `  - { name: A, kind: threshold, metric: m, op: ">", value: 1, annotations: { summary: "{{ $value | nope }}" } }`, '3 rules[0].annotations.summary: template: summary:1: function "nope" not defined'],
     ['unknown time interval', `  - { name: A, kind: threshold, metric: m, op: ">", value: 1, active_time_intervals: [weekends] }`, '3 rules[0].active_time_intervals[0]: no time interval named "weekends" in notifier.time_intervals'],
   ];
   it.each(cases)('%s', (_name, rules, want) => {

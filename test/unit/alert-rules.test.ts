@@ -65,7 +65,7 @@ describe('templates', () => {
     { name: 'printf', text: '{{ printf "%.3f" $value }}', want: '0.250' },
     { name: 'with and trim', text: '{{ with $labels.host -}} on {{ . }} {{- end }}', want: 'on h1' },
     { name: 'if else', text: '{{ if gt $value 1.0 }}high{{ else }}low{{ end }}', want: 'low' },
-    { name: 'unknown function renders the error', text: '{{ $value | nope }}', want: '<error expanding template: function "nope" not defined>' },
+    { name: 'unknown function renders the error', text: '{{ $value | nope }}', want: '<error expanding template: template: annotation:1: function "nope" not defined>' },
   ];
   it.each(templates)('template: $name', ({ text, want }) => {
     expect(expandTemplate(text, { value: 0.25, labels: { host: 'h1' } })).toBe(want);

@@ -3,7 +3,7 @@ import { envelope, type AlertPayload, type AlertStatus, type Envelope } from '..
 import type { VigilConfig } from '../../config/load.js';
 import { readSecret } from '../../config/load.js';
 import type { RuleConfig } from '../../config/schema.js';
-import { prometheusQueryClient, type PrometheusQueryClient } from '../../prom-rules/prometheus-api.js';
+import { prometheusQueryClient, type PrometheusQueryClient } from './rules/prometheus-api.js';
 import { inAnyTimeInterval } from '../../oncall/time-interval.js';
 import { parseDuration } from '../../series/duration.js';
 import type { AlertEventRecord, AlertRecord } from '../../store/store.js';

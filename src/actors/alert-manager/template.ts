@@ -1,4 +1,4 @@
-import { AlertTemplate } from '../../templates/prometheus.js';
+import { expandAlertTemplate } from '../../promql/index.js';
 
 /** What a template can refer to: `{{ $value }}`, `{{ $labels.name }}`, and Prometheus' functions (`humanize`, `printf`...). */
 export interface TemplateData {
@@ -6,22 +6,9 @@ export interface TemplateData {
   labels: Record<string, string>;
 }
 
-/** Rule templates come from config: parsed once per distinct text. */
-const compiled = new Map<string, AlertTemplate>();
-
 /** Expands a Prometheus-style alert template; an error renders inside the text, as Prometheus does. */
 export function expandTemplate(text: string, data: TemplateData): string {
-  let template = compiled.get(text);
-  if (!template) {
-    try {
-      template = new AlertTemplate(text);
-    } catch (err) {
-      // Config checks reject such templates; this only guards templates that bypass them.
-      return `<error expanding template: ${(err as Error).message}>`;
-    }
-    compiled.set(text, template);
-  }
-  return template.expand(data);
+  return expandAlertTemplate('annotation', text, { Labels: data.labels, Value: data.value, ExternalLabels: {}, ExternalURL: '' });
 }
 
 /** Expands every value of a template map, e.g. a rule's annotations. */

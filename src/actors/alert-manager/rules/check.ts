@@ -1,5 +1,5 @@
 import type { RuleConfig, TimeIntervalConfig } from '../../../config/schema.js';
-import { AlertTemplate } from '../../../templates/prometheus.js';
+import { checkAlertTemplate } from '../../../promql/template.js';
 import { ArithmeticError, compileArithmetic } from './arithmetic.js';
 
 type Problem = { path: (string | number)[]; message: string };
@@ -18,9 +18,9 @@ export function ruleProblems(rules: readonly RuleConfig[], intervals: readonly T
     }
     for (const [key, text] of Object.entries(rule.annotations ?? {})) {
       try {
-        new AlertTemplate(text);
+        checkAlertTemplate(key, text);
       } catch (err) {
-        problems.push({ path: ['rules', i, 'annotations', key], message: `template: ${(err as Error).message}` });
+        problems.push({ path: ['rules', i, 'annotations', key], message: (err as Error).message });
       }
     }
     if (rule.kind === 'composite') {

@@ -1,11 +1,10 @@
 import { relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import type { VigilConfig } from '../../../config/load.js';
-import { labelsKey } from '../../../promql/storage.js';
+import { checkRuleFile, expandAlertTemplate, type PromRule, type PromRuleGroup } from '../../../promql/index.js';
+import { labelsKey } from '../../../promql/labels.js';
 import { parseDuration } from '../../../series/duration.js';
-import type { PrometheusQueryClient } from '../../../prom-rules/prometheus-api.js';
-import { loadRuleFile, RuleFileError, type PromRule, type PromRuleGroup } from '../../../prom-rules/rule-file.js';
-import { AlertTemplate } from '../../../templates/prometheus.js';
+import type { PrometheusQueryClient } from './prometheus-api.js';
 import type { Labels, Observe, PrometheusRuleSpec, RuleEvaluator } from './rule.js';
 
 
@@ -23,9 +22,7 @@ interface Result {
 export type PrometheusRuleEvaluator = RuleEvaluator & { spec: PrometheusRuleSpec; prepare(now: number): Promise<void> };
 
 export function prometheusRule(spec: PrometheusRuleSpec, rule: PromRule, group: PromRuleGroup, client: () => PrometheusQueryClient, defaultIntervalMs: number): PrometheusRuleEvaluator {
-  const labelTemplates = Object.entries(rule.labels).map(([k, text]) => [k, new AlertTemplate(text)] as const);
-  const annotationTemplates = Object.entries(rule.annotations).map(([k, text]) => [k, new AlertTemplate(text)] as const);
-  const intervalMs = group.intervalMs ?? defaultIntervalMs;
+  const intervalMs = group.interval ?? defaultIntervalMs;
   let lastEvaluation = Number.NEGATIVE_INFINITY;
   let answer: { at: number; results: Map<string, Result> } | undefined;
   let previous = new Map<string, Result>();
@@ -33,19 +30,19 @@ export function prometheusRule(spec: PrometheusRuleSpec, rule: PromRule, group: 
     name: spec.name,
     spec,
     config: spec,
-    timing: { forMs: rule.forMs, keepFiringForMs: rule.keepFiringForMs },
+    timing: { forMs: rule.for, keepFiringForMs: rule.keepFiringFor },
     metrics: [],
     async prepare(now) {
       if (now - lastEvaluation < intervalMs) return;
       lastEvaluation = now;
       const results = new Map<string, Result>();
-      for (const s of await client().query(rule.exprText, now)) {
+      for (const s of await client().query(rule.expr, now)) {
         const { __name__: _name, ...labels } = s.labels;
-        const data = { labels: s.labels, value: s.value };
-        for (const [k, t] of labelTemplates) labels[k] = t.expand(data);
-        labels.alertname = rule.alert as string;
+        const data = { Labels: s.labels, Value: s.value, ExternalLabels: {}, ExternalURL: '' };
+        for (const [k, text] of Object.entries(rule.labels)) labels[k] = expandAlertTemplate(k, text, data);
+        labels.alertname = rule.name;
         const annotations: Labels = {};
-        for (const [k, t] of annotationTemplates) annotations[k] = t.expand(data);
+        for (const [k, text] of Object.entries(rule.annotations)) annotations[k] = expandAlertTemplate(k, text, data);
         results.set(labelsKey(labels), { labels, value: s.value, annotations });
       }
       answer = { at: now, results };
@@ -68,12 +65,13 @@ export function prometheusRule(spec: PrometheusRuleSpec, rule: PromRule, group: 
 export function loadPrometheusRules(config: VigilConfig, client: () => PrometheusQueryClient): PrometheusRuleEvaluator[] {
   const defaultIntervalMs = parseDuration(config.alerting.evaluation_interval);
   return ruleFilesOf(config).flatMap((file) => {
-    const loaded = loadRuleFile(file);
+    const loaded = checkRuleFile(file);
+    if (loaded.errors.length) throw loaded.errors[0];
     const shown = relative(config.baseDir, file);
     return loaded.groups.flatMap((group) =>
       group.rules.flatMap((rule, i) => {
-        if (rule.alert === undefined) return []; // recording rules belong to Prometheus itself
-        const spec: PrometheusRuleSpec = { kind: 'prometheus', name: `${shown}#${group.name}#${i}`, alert: rule.alert, file: shown, group: group.name, expr: rule.exprText };
+        if (rule.kind !== 'alert') return []; // recording rules belong to Prometheus itself
+        const spec: PrometheusRuleSpec = { kind: 'prometheus', name: `${shown}#${group.name}#${i}`, alert: rule.name, file: shown, group: group.name, expr: rule.expr };
         return [prometheusRule(spec, rule, group, client, defaultIntervalMs)];
       }),
     );
@@ -95,12 +93,7 @@ export function ruleFileProblems(config: VigilConfig): { path: (string | number)
     problems.push({ path: ['alerting', 'prometheus'], message: 'required when alerting.rule_files is set: rule expressions are evaluated by Prometheus' });
   }
   for (const file of ruleFilesOf(config)) {
-    try {
-      loadRuleFile(file);
-    } catch (err) {
-      if (!(err instanceof RuleFileError)) throw err;
-      problems.push({ path: ['alerting', 'rule_files'], message: err.message });
-    }
+    for (const err of checkRuleFile(file).errors) problems.push({ path: ['alerting', 'rule_files'], message: err.message });
   }
   return problems;
 }
