@@ -58,7 +58,10 @@ alerting:
     try {
       w.clock.t = Date.now();
       await w.boot();
-      await w.advanceTo(Date.now() + 1000);
+      await waitFor('the firing', async () => {
+        await w.advanceTo(Date.now());
+        return w.notifies().length > 0 ? true : undefined;
+      }, 20_000, 200);
       expect(w.notifies().map((n) => n.payload.alert)).toEqual([
         expect.objectContaining({
           status: 'firing',
@@ -69,7 +72,11 @@ alerting:
       ]);
       target.set('vigil_test_depth', 3);
       await prometheusSees(3);
-      await w.advanceTo(Date.now() + 1000);
+      // Ticks due before now ask Prometheus about their own (past) time: keep ticking until one sees 3.
+      await waitFor('the resolution', async () => {
+        await w.advanceTo(Date.now());
+        return w.notifies().length > 1 ? true : undefined;
+      }, 20_000, 200);
       expect(w.notifies().map((n) => [n.payload.alert.status, n.payload.alert.annotations.summary])).toEqual([
         ['firing', 'queue  holds 12 jobs'],
         ['resolved', 'queue  holds 12 jobs'],
