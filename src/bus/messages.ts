@@ -113,7 +113,7 @@ export interface MessagePayloads {
   /** A batch of admitted samples from a source, in time order per series. */
   samples: { source: string; samples: Sample[] };
   /** A durable timer for one alert: fires at `deadline` (epoch ms) and is stale if the alert moved on. */
-  'alert.timer': { fingerprint: string; deadline: number; timer: 'for' | 'keep_firing' };
+  'alert.timer': { fingerprint: string; deadline: number; timer: 'for' | 'keep_firing' | 'close' };
   /** An alert changed state in a way receivers hear about. */
   'alert.notify': { alert: AlertPayload; rule: string; receiver?: string };
   /** A durable retry of one outbox delivery. */
@@ -147,6 +147,10 @@ export interface MessagePayloads {
   'anomaly.tick': { partition: number; due: number };
   /** Retrain one series' model (or every model of the receiving partition when `series` is absent). */
   'model.retrain': { series?: string; partition?: number; by: string };
+  /** A person's workflow request on an alert (API or CLI): the alert manager applies and records it. */
+  'alert.workflow': { fingerprint: string; by: string; action: 'assign' | 'comment' | 'resolve'; text?: string };
+  /** The alert manager's evaluation tick for rules that must notice time passing (absence, windows, Prometheus groups). */
+  'rules.tick': { due: number };
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -184,6 +188,8 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'runbook.deny': ['automation'],
   'anomaly.tick': ['anomaly-detector'],
   'model.retrain': ['anomaly-detector'],
+  'alert.workflow': ['alert-manager'],
+  'rules.tick': ['alert-manager'],
 };
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {

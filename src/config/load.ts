@@ -5,6 +5,8 @@ import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type RawConfig, type RunbookConfig, type SecretValue } from './schema.js';
 import { anomalyProblems } from '../actors/anomaly-detector/check.js';
+import { ruleProblems } from '../actors/alert-manager/rules/check.js';
+import { ruleFileProblems } from '../actors/alert-manager/rules/prometheus.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 import { automationProblems } from '../automation/check.js';
@@ -39,9 +41,10 @@ export interface VigilConfig {
   runbooks: RunbookConfig[];
   anomaly: Section<'anomaly'>;
   forecast: Section<'forecast'>;
+  alerting: Section<'alerting'>;
 }
 
-const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation', 'anomaly', 'forecast'] as const;
+const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation', 'anomaly', 'forecast', 'alerting'] as const;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, discriminator: true, verbose: true, strict: false }));
@@ -120,6 +123,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
     if (seen.has(rule.name)) problems.push({ path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
     seen.add(rule.name);
   });
+  problems.push(...ruleProblems(config.rules, config.notifier.time_intervals), ...ruleFileProblems(config));
   const receivers = new Set(config.notifier.receivers.map((r) => r.name));
   // A root route that names its receivers never falls back to default_receiver.
   const rootNamesReceivers = Boolean(config.notifier.route?.receiver ?? config.notifier.route?.receivers?.length);

@@ -152,44 +152,192 @@ export const CollectorSchema = Strict(
 );
 
 const Comparison = OneOf(['>', '>=', '<', '<=', '==', '!=']);
+const Annotations = Type.Record(Type.String(), Type.String(), { description: 'Templates: {{ $value }}, {{ $labels.name }}, {{ $value | humanize }}.' });
+const SeverityField = OneOf(['info', 'warning', 'critical'], { default: 'warning' });
+
+/** Fields every rule kind has: identity, labels, timing and the time-of-day modifier. */
+const ruleBase = {
+  name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'Becomes the alertname label.' }),
+  severity: SeverityField,
+  labels: Type.Optional(Labels),
+  annotations: Type.Optional(Annotations),
+  for: Duration('The condition must hold this long before the alert fires', '0s'),
+  keep_firing_for: Duration('Keep firing this long after the condition clears', '0s'),
+  active_time_intervals: Type.Optional(Type.Array(Type.String(), { description: 'Names from notifier.time_intervals: the condition counts only inside them (business hours, nights, weekends).' })),
+  mute_time_intervals: Type.Optional(Type.Array(Type.String(), { description: 'Names from notifier.time_intervals: the condition never counts inside them.' })),
+};
+const seriesSelector = {
+  metric: Type.String({ minLength: 1, description: 'Metric name the rule watches.' }),
+  match: Type.Optional(Labels),
+};
+const GroupBy = Type.Array(Type.String(), { default: [], description: 'Labels that name a group; [] is one group of every selected series.' });
 
 export const ThresholdRuleSchema = Strict(
   {
-    name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'Becomes the alertname label.' }),
+    ...ruleBase,
     kind: Type.Literal('threshold'),
-    metric: Type.String({ minLength: 1, description: 'Metric name the rule watches.' }),
-    match: Type.Optional(Labels),
+    ...seriesSelector,
     op: Comparison,
     value: Type.Number(),
-    for: Duration('The condition must hold this long before the alert fires', '0s'),
-    keep_firing_for: Duration('Keep firing this long after the condition clears', '0s'),
-    severity: OneOf(['info', 'warning', 'critical'], { default: 'warning' }),
-    labels: Type.Optional(Labels),
-    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+    occurrences: Type.Integer({ minimum: 1, default: 1, description: 'Consecutive breaching samples needed before the condition counts.' }),
   },
-  'Fires when a series compares true against a value for a duration.',
+  'Fires when a series compares true against a value (for a duration, or for N consecutive samples).',
+);
+
+export const AnomalyRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('anomaly'),
+    metric: Type.Optional(Type.String({ minLength: 1, description: 'Only anomalies of this metric; every metric when omitted.' })),
+    match: Type.Optional(Labels),
+    min_score: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Minimum calibrated anomaly score.' }),
+    min_severity: OneOf(['info', 'warning', 'critical'], { default: 'info', description: "Minimum detector severity." }),
+  },
+  "Fires on the anomaly detector's anomalous verdicts; its `normal` verdict resolves.",
 );
 
 export const PredictRuleSchema = Strict(
   {
     name: Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'Becomes the alertname label.' }),
     kind: Type.Literal('predict'),
-    metric: Type.String({ minLength: 1, description: 'Metric name the rule forecasts.' }),
-    match: Type.Optional(Labels),
-    threshold: Type.Number({ description: 'The value the series must not cross.' }),
-    direction: OneOf(['above', 'below'], { default: 'above', description: 'above: alert before the series rises to the threshold; below: before it falls to it.' }),
-    within: Duration('Horizon: alert when the breach is expected within this time', '3d'),
-    min_confidence: Type.Number({ minimum: 0, maximum: 1, default: 0.8, description: 'Probability of a breach within the horizon needed to alert.' }),
-    severity: OneOf(['info', 'warning', 'critical'], { default: 'warning' }),
+    ...seriesSelector,
+    threshold: Type.Number({ description: 'The value whose crossing is forecast.' }),
+    direction: OneOf(['above', 'below'], { default: 'above' }),
+    within: Duration('Alert when the crossing is expected within this horizon', '24h'),
+    min_confidence: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
+    severity: SeverityField,
     labels: Type.Optional(Labels),
-    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+    annotations: Type.Optional(Annotations),
   },
-  'Fires before a forecast breach: when the series is expected to cross the threshold within the horizon.',
+  "Fires when the predictive analyzer expects a breach within `within` with enough confidence, or once its notify-by time is reached.",
 );
 
-export const RulesSchema = Type.Array(KindUnion([ThresholdRuleSchema, PredictRuleSchema], 'A rule: kind threshold or predict.'), { default: [] });
+export const CompositeRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('composite'),
+    op: OneOf(['and', 'or', 'not']),
+    conditions: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Names of other rules; `not` takes exactly one.' }),
+    on: Type.Array(Type.String(), { default: [], description: 'Labels the conditions are joined on (e.g. [service]): one alert per value set.' }),
+  },
+  'AND / OR / NOT over other rules\' conditions, joined on labels; also "across resources" (LB down OR any of its app servers down).',
+);
 
-/** Selects series by metric name (`*` matches any run of characters) and, optionally, exact label values. */
+export const ExpressionRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('expression'),
+    metrics: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }), Type.String({ minLength: 1 }), { description: 'Variable name to metric name, e.g. { used: mem_used_bytes, total: mem_total_bytes }.' }),
+    match: Type.Optional(Labels),
+    on: Type.Array(Type.String(), { minItems: 1, description: 'Labels the metrics are joined on, e.g. [host].' }),
+    expr: Type.String({ minLength: 1, description: 'Arithmetic over the variables: + - * / and parentheses, e.g. used / total.' }),
+    op: Comparison,
+    value: Type.Number(),
+  },
+  'A comparison over several metrics joined on labels: used memory > 80% of total memory.',
+);
+
+export const GroupRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('group'),
+    ...seriesSelector,
+    group_by: GroupBy,
+    aggregate: OneOf(['avg', 'sum', 'min', 'max', 'count', 'ratio_up'], { description: 'ratio_up: share of members whose latest value is non-zero.' }),
+    op: Comparison,
+    value: Type.Number(),
+    compare_to: Type.Optional(Duration('Compare with the aggregate this long ago (e.g. 7d): the value becomes the relative change, -0.2 = 20% lower')),
+  },
+  "An aggregate over a group's members: fewer than 80% up; traffic 20% lower than the same hour last week.",
+);
+
+export const OutlierRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('outlier'),
+    ...seriesSelector,
+    group_by: GroupBy,
+    min_members: Type.Integer({ minimum: 3, default: 3 }),
+    max_z: Type.Number({ exclusiveMinimum: 0, default: 3.5, description: 'Robust z-score (median and MAD of the group) beyond which a member is an outlier.' }),
+  },
+  'One member of a group behaves differently from the others.',
+);
+
+export const AbsenceRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('absence'),
+    metric: Type.Optional(Type.String({ minLength: 1, description: 'No sample of this metric...' })),
+    event: Type.Optional(Type.String({ minLength: 1, description: '...or no system event of this kind (e.g. job.completed).' })),
+    match: Type.Optional(Labels),
+    absent_for: Duration('Fire when nothing arrived for this long'),
+  },
+  'Deadman: no sample or event for a period ("did job A run in the last hour?").',
+);
+
+export const EventCountRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('event_count'),
+    event: Type.String({ minLength: 1, description: 'System event kind to count, e.g. host.down.' }),
+    match: Type.Optional(Labels),
+    group_by: GroupBy,
+    window: Duration('Sliding window'),
+    more_than: Type.Integer({ minimum: 0 }),
+  },
+  'More than N events for the same group within a window (3 downtime events of one server in 24 h).',
+);
+
+export const SlaRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('sla'),
+    ...seriesSelector,
+    window: Duration('Window the uptime is measured over', '30d'),
+    objective: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'Uptime percentage, e.g. 99.9.' }),
+  },
+  'Uptime (share of time a series is non-zero) below an objective over a window.',
+);
+
+export const SystemEventRuleSchema = Strict(
+  {
+    ...ruleBase,
+    kind: Type.Literal('system_event'),
+    event: Type.String({ minLength: 1, description: 'Event kind; a trailing * matches a prefix (runbook.*).' }),
+    source: Type.Optional(Type.String()),
+    match: Type.Optional(Labels),
+    min_severity: OneOf(['info', 'warning', 'critical'], { default: 'info' }),
+    resolve_after: Duration('Resolve when no further event arrived for this long', '1h'),
+  },
+  "Vigil's own events (a runbook failed, a model could not be trained).",
+);
+
+export const RuleSchema = KindUnion(
+  [ThresholdRuleSchema, AnomalyRuleSchema, PredictRuleSchema, CompositeRuleSchema, ExpressionRuleSchema, GroupRuleSchema, OutlierRuleSchema, AbsenceRuleSchema, EventCountRuleSchema, SlaRuleSchema, SystemEventRuleSchema],
+  'A rule: kind threshold, anomaly, predict, composite, expression, group, outlier, absence, event_count, sla or system_event.',
+);
+
+export const RulesSchema = Type.Array(RuleSchema, { default: [] });
+
+export const AlertingSchema = Strict(
+  {
+    evaluation_interval: Duration('How often time-driven rules (absence, sla, event_count, Prometheus groups) are evaluated', '30s'),
+    close_after: Duration('Resolved alerts are closed and leave memory after this long', '24h'),
+    rule_files: Type.Array(Type.String(), { default: [], description: 'Prometheus rule files (globs, relative to the config file).' }),
+    prometheus: Type.Optional(
+      Strict(
+        {
+          url: Type.String({ minLength: 1, description: 'Prometheus base URL the rule files\' expressions are evaluated against.' }),
+          timeout: Duration('HTTP timeout', '10s'),
+          bearer_token: Type.Optional(Secret),
+        },
+        'Prometheus HTTP API.',
+      ),
+    ),
+  },
+  'Alert evaluation: time-driven rules, retention, Prometheus rule files.',
+);
+
 const SeriesMatcher = Strict(
   {
     metric: Type.String({ minLength: 1, description: 'Metric name or glob, e.g. cpu* or node_*_bytes.' }),
@@ -783,6 +931,7 @@ export const ConfigSchema = Type.Object(
     collector: Type.Optional(CollectorSchema),
     rules: Type.Optional(RulesSchema),
     notifier: Type.Optional(NotifierSchema),
+    alerting: Type.Optional(AlertingSchema),
     forecast: Type.Optional(ForecastSchema),
     automation: Type.Optional(AutomationSchema),
     runbooks: Type.Optional(RunbooksSchema),
@@ -799,8 +948,18 @@ export type StoreConfig = Static<typeof StoreSchema>;
 export type CollectorConfig = Static<typeof CollectorSchema>;
 export type SourceConfig = CollectorConfig['sources'][number];
 export type ThresholdRule = Static<typeof ThresholdRuleSchema>;
-export type RuleConfig = ThresholdRule;
+export type RuleConfig = Static<typeof RulesSchema>[number];
 export type PredictRule = Static<typeof PredictRuleSchema>;
+export type AnomalyRule = Static<typeof AnomalyRuleSchema>;
+export type CompositeRule = Static<typeof CompositeRuleSchema>;
+export type ExpressionRule = Static<typeof ExpressionRuleSchema>;
+export type GroupRule = Static<typeof GroupRuleSchema>;
+export type OutlierRule = Static<typeof OutlierRuleSchema>;
+export type AbsenceRule = Static<typeof AbsenceRuleSchema>;
+export type EventCountRule = Static<typeof EventCountRuleSchema>;
+export type SlaRule = Static<typeof SlaRuleSchema>;
+export type SystemEventRule = Static<typeof SystemEventRuleSchema>;
+export type AlertingConfig = Static<typeof AlertingSchema>;
 export type ForecastConfig = Static<typeof ForecastSchema>;
 export type UnattendedWindow = Static<typeof UnattendedWindowSchema>;
 export type RiskRule = Static<typeof RiskRuleSchema>;

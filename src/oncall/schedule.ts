@@ -1,6 +1,5 @@
 import type { NotifierConfig, TimeIntervalConfig } from '../config/schema.js';
-import { inTimeInterval } from '../actors/notifier/routing/time-intervals.js';
-import { timeIntervalEdges } from './time-interval.js';
+import { inTimeInterval, timeIntervalEdges } from './time-interval.js';
 import { addDays, dateOf, daysBetween, parseCivilDate, parseClock, parseTime, wallTime, zonedInstant, type CivilDate } from './zoned-time.js';
 
 export type ScheduleConfig = NotifierConfig['oncall']['schedules'][number];

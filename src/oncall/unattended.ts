@@ -2,9 +2,8 @@
  * The unattended calendar: windows (weekends, nights, holidays) when nobody watches. A breach expected
  * inside one must be announced before the window starts, so people can act while they are still there.
  */
-import { inTimeInterval, timeIntervalProblems } from '../actors/notifier/routing/time-intervals.js';
 import type { TimeIntervalConfig, UnattendedWindow } from '../config/schema.js';
-import { timeIntervalEdges } from './time-interval.js';
+import { inTimeInterval, timeIntervalEdges, timeIntervalProblems } from './time-interval.js';
 import { dateOf, parseCivilDate, wallTime } from './zoned-time.js';
 
 /** How far back the start of an unattended stretch is looked for; a longer stretch starts "that long ago". */

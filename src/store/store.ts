@@ -19,6 +19,7 @@ export interface AlertRecord {
   activeAt?: number;
   firedAt?: number;
   resolvedAt?: number;
+  assignee?: string;
   updatedAt: number;
 }
 
@@ -32,6 +33,8 @@ export interface AlertEventRecord {
   /** `system` or the user's name. */
   by: string;
   reason: string;
+  /** Set for entries that are not state changes (from equals to): a comment or an assignment. */
+  action?: 'comment' | 'assign';
 }
 
 export interface IncidentRecord {

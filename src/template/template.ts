@@ -1,20 +1,14 @@
-/** Templates shared by alert annotations and runbook parameters. What a template can refer to: `{{ $value }}` and `{{ $labels.name }}`. */
+import { expandAlertTemplate } from '../promql/index.js';
+
+/** Templates shared by alert annotations and runbook parameters. What a template can refer to: `{{ $value }}`, `{{ $labels.name }}`, and Prometheus' functions (`humanize`, `printf`...). */
 export interface TemplateData {
   value: number;
   labels: Record<string, string>;
 }
 
-const PLACEHOLDER = /\{\{\s*\$(value|labels\.([a-zA-Z_][a-zA-Z0-9_]*))\s*\}\}/g;
-
-/**
- * Expands the subset of Prometheus alert templates Vigil supports. A missing label renders empty;
- * any other `{{ ... }}` is left as written, so an unsupported template is visible rather than lost.
- */
+/** Expands a Prometheus-style alert template; an error renders inside the text, as Prometheus does. */
 export function expandTemplate(text: string, data: TemplateData): string {
-  if (!text.includes('{{')) return text;
-  return text.replace(PLACEHOLDER, (_whole, _expr: string, label: string | undefined) =>
-    label === undefined ? String(data.value) : (data.labels[label] ?? ''),
-  );
+  return expandAlertTemplate('annotation', text, { Labels: data.labels, Value: data.value, ExternalLabels: {}, ExternalURL: '' });
 }
 
 /** Expands every value of a template map, e.g. a rule's annotations. */

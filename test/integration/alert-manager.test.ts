@@ -77,6 +77,8 @@ describe('alert manager on the local transport', () => {
     clock.t = T0 + 6 * MINUTE;
     await second.cpu(40);
     await vi.waitFor(() => expect(notified.map((n) => n.payload.alert.status)).toEqual(['firing', 'resolved']));
+    // The notification is published before the store is written: wait for the write too.
+    await vi.waitFor(async () => expect((await second.store.alerts.find())[0]?.state).toBe('resolved'));
     const [alert] = await second.store.alerts.find();
     expect(alert).toMatchObject({ state: 'resolved', activeAt: T0, firedAt: T0 + 5 * MINUTE, resolvedAt: T0 + 6 * MINUTE });
     expect(await second.store.alertEvents.count({ where: { alertId: alert!.id } })).toBe(3);

@@ -3,13 +3,14 @@ import { createActor, type Snapshot } from 'xstate';
 import { alertMachine, pendingTimers, type AlertEmitted, type AlertTiming, type TimerKind } from '../../src/actors/alert-manager/alert.machine.js';
 
 const MINUTE = 60_000;
+const CLOSE_AFTER = 24 * 60 * MINUTE;
 
 /**
  * Drives one alert machine on simulated time: samples are condition events at `now`, and `advance`
  * delivers the timers the machine scheduled once their deadline is reached, as the bus would.
  */
 function simulate(timing: AlertTiming, snapshot?: Snapshot<unknown>) {
-  const actor = createActor(alertMachine, snapshot ? { snapshot } : {});
+  const actor = createActor(alertMachine, { input: { closeAfterMs: CLOSE_AFTER }, ...(snapshot ? { snapshot } : {}) });
   const emitted: AlertEmitted[] = [];
   const timers: { timer: TimerKind; deadline: number }[] = [];
   actor.on('*', (event) => {
@@ -46,7 +47,7 @@ function simulate(timing: AlertTiming, snapshot?: Snapshot<unknown>) {
     },
     transitions: () => emitted.filter((e) => e.type === 'transition').map((e) => `${e.from}->${e.to}@${e.at}`),
     notifies: () => emitted.filter((e) => e.type === 'notify').map((e) => e.status),
-    refusals: () => emitted.filter((e) => e.type === 'ack.refused').map((e) => e.reason),
+    refusals: () => emitted.filter((e) => e.type === 'refused').map((e) => e.reason),
   };
 }
 

@@ -1,18 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/actors/alert-manager/fingerprint.js';
-import {
-  alertAnnotations,
-  alertLabels,
-  compileThresholdRule,
-  evaluateThreshold,
-  indexByMetric,
-} from '../../src/actors/alert-manager/rules/threshold.js';
+import { thresholdRule } from '../../src/actors/alert-manager/rules/threshold.js';
 import { expandTemplate } from '../../src/template/template.js';
 import type { ThresholdRule } from '../../src/config/schema.js';
 import { makeSample } from '../../src/series/series.js';
 
 function rule(overrides: Partial<ThresholdRule> = {}): ThresholdRule {
-  return { name: 'HighCpu', kind: 'threshold', metric: 'cpu', op: '>', value: 90, for: '5m', keep_firing_for: '0s', severity: 'warning', ...overrides };
+  return { name: 'HighCpu', kind: 'threshold', metric: 'cpu', op: '>', value: 90, for: '5m', keep_firing_for: '0s', severity: 'warning', occurrences: 1, ...overrides };
+}
+
+/** The rule's verdict on a sample: undefined when the rule does not observe it. */
+function evaluateThreshold(compiled: ReturnType<typeof thresholdRule>, sample: ReturnType<typeof makeSample>): boolean | undefined {
+  if (!compiled.metrics.includes(sample.name)) return undefined;
+  let verdict: boolean | undefined;
+  compiled.onSample?.(sample, (_key, active) => {
+    verdict = active;
+  });
+  return verdict;
 }
 
 describe('threshold evaluation', () => {
@@ -34,42 +38,34 @@ describe('threshold evaluation', () => {
     { name: 'match label missing', rule: { match: { env: 'prod' } }, sample: ['cpu', { host: 'h1' }, 99], want: undefined },
   ];
   it.each(cases)('$name', ({ rule: overrides, sample: [name, labels, value], want }) => {
-    expect(evaluateThreshold(compileThresholdRule(rule(overrides)), makeSample(name, labels, 0, value))).toBe(want);
+    expect(evaluateThreshold(thresholdRule(rule(overrides)), makeSample(name, labels, 0, value))).toBe(want);
   });
 
   it('parses durations once', () => {
-    expect(compileThresholdRule(rule({ for: '1m30s', keep_firing_for: '10m' }))).toMatchObject({ forMs: 90_000, keepFiringForMs: 600_000 });
+    expect(thresholdRule(rule({ for: '1m30s', keep_firing_for: '10m' })).timing).toEqual({ forMs: 90_000, keepFiringForMs: 600_000 });
   });
 
-  it('indexes rules by metric', () => {
-    const index = indexByMetric([rule({ name: 'A' }), rule({ name: 'B', metric: 'mem' }), rule({ name: 'C' })].map(compileThresholdRule), (r) => r.metric);
-    expect([...index].map(([metric, rules]) => [metric, rules.map((r) => r.name)])).toEqual([
-      ['cpu', ['A', 'C']],
-      ['mem', ['B']],
-    ]);
+  it('counts only from the N-th consecutive breaching sample of a series', () => {
+    const compiled = thresholdRule(rule({ occurrences: 3 }));
+    const verdicts = [95, 96, 80, 95, 95, 95, 99].map((v, t) => evaluateThreshold(compiled, makeSample('cpu', { host: 'a' }, t, v)));
+    expect(verdicts).toEqual([false, false, false, false, false, true, true]);
   });
 });
 
-describe('alert labels and annotations', () => {
-  it('adds alertname and severity to the series labels, with rule labels overriding', () => {
-    const compiled = compileThresholdRule(rule({ severity: 'critical', labels: { team: 'db', env: 'staging' } }));
-    expect(alertLabels(compiled, { host: 'h1', env: 'prod', alertname: 'spoofed' })).toEqual({
-      host: 'h1', env: 'staging', team: 'db', severity: 'critical', alertname: 'HighCpu',
-    });
-  });
-
-  it('renders annotations with the value and labels', () => {
-    const compiled = compileThresholdRule(rule({ annotations: { summary: 'CPU on {{ $labels.host }} at {{$value}}%', runbook: 'https://runbooks/cpu' } }));
-    expect(alertAnnotations(compiled, { host: 'h1' }, 97.5)).toEqual({ summary: 'CPU on h1 at 97.5%', runbook: 'https://runbooks/cpu' });
-  });
-
+describe('templates', () => {
   const templates: { name: string; text: string; want: string }[] = [
     { name: 'value', text: '{{ $value }}', want: '0.25' },
     { name: 'label', text: '{{ $labels.host }}', want: 'h1' },
     { name: 'no spaces', text: '{{$labels.host}}/{{$value}}', want: 'h1/0.25' },
     { name: 'missing label renders empty', text: '[{{ $labels.nope }}]', want: '[]' },
-    { name: 'unsupported template left as written', text: '{{ $value | humanize }}', want: '{{ $value | humanize }}' },
     { name: 'plain text', text: 'disk full', want: 'disk full' },
+    { name: 'humanize', text: '{{ 123456789 | humanize }}', want: '123.5M' },
+    { name: 'humanizePercentage', text: '{{ $value | humanizePercentage }}', want: '25%' },
+    { name: 'humanizeDuration', text: '{{ 93784 | humanizeDuration }}', want: '1d 2h 3m 4s' },
+    { name: 'printf', text: '{{ printf "%.3f" $value }}', want: '0.250' },
+    { name: 'with and trim', text: '{{ with $labels.host -}} on {{ . }} {{- end }}', want: 'on h1' },
+    { name: 'if else', text: '{{ if gt $value 1.0 }}high{{ else }}low{{ end }}', want: 'low' },
+    { name: 'unknown function renders the error', text: '{{ $value | nope }}', want: '<error expanding template: template: annotation:1: function "nope" not defined>' },
   ];
   it.each(templates)('template: $name', ({ text, want }) => {
     expect(expandTemplate(text, { value: 0.25, labels: { host: 'h1' } })).toBe(want);

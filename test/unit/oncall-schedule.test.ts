@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TimeIntervalConfig } from '../../src/config/schema.js';
 import { buildSchedule, onDuty, shifts, whoIsOnCall, type ScheduleConfig } from '../../src/oncall/schedule.js';
-import { inTimeInterval as isInTimeInterval } from '../../src/actors/notifier/routing/time-intervals.js';
+import { inTimeInterval as isInTimeInterval } from '../../src/oncall/time-interval.js';
 import { formatWallTime, parseTime, zonedInstant } from '../../src/oncall/zoned-time.js';
 
 const utc = (iso: string) => Date.parse(iso);

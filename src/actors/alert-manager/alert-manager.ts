@@ -1,18 +1,23 @@
 import { createActor, type Actor as MachineActor, type Snapshot } from 'xstate';
 import { envelope, type AlertPayload, type AlertStatus, type Envelope } from '../../bus/messages.js';
 import type { VigilConfig } from '../../config/load.js';
-import type { ThresholdRule } from '../../config/schema.js';
-import type { Sample } from '../../series/series.js';
+import { readSecret } from '../../config/load.js';
+import type { RuleConfig } from '../../config/schema.js';
+import { prometheusQueryClient, type PrometheusQueryClient } from './rules/prometheus-api.js';
+import { inAnyTimeInterval } from '../../oncall/time-interval.js';
+import { parseDuration } from '../../series/duration.js';
 import type { AlertEventRecord, AlertRecord } from '../../store/store.js';
 import type { Actor, ActorContext } from '../actor.js';
-import { alertMachine, pendingTimers, type AlertContext, type AlertEmitted, type AlertEvent, type AlertState, type TimerKind } from './alert.machine.js';
+import { alertMachine, LIVE_STATES, pendingTimers, type AlertContext, type AlertEmitted, type AlertEvent, type TimerKind } from './alert.machine.js';
 import { fingerprint } from './fingerprint.js';
-import { alertAnnotations, alertLabels, compileThresholdRule, indexByMetric, selectsSeries, type CompiledThresholdRule } from './rules/threshold.js';
+import { compileRule, type Observe, type RuleEvaluator } from './rules/index.js';
+import { loadPrometheusRules, type PrometheusRuleEvaluator } from './rules/prometheus.js';
+import type { Labels, RuleSpec } from './rules/rule.js';
+import { neverSuppressed, type Suppressor } from './suppressor.js';
+import { expandTemplates } from '../../template/template.js';
 
 /** Alertmanager's "no end time", sent as endsAt while an alert fires. */
 const NO_END = '0001-01-01T00:00:00Z';
-/** States whose alerts are kept in memory across restarts; inactive alerts are forgotten. */
-const LIVE_STATES: readonly AlertState[] = ['pending', 'firing', 'acknowledged', 'resolved'];
 
 /** Deterministic ids (no ':', which BullMQ forbids): a replayed transition re-sends the same ids and is deduplicated. */
 export const timerMessageId = (fp: string, timer: TimerKind, deadline: number) => `alert-${fp}-${timer}-${deadline}`;
@@ -20,6 +25,8 @@ export const notifyMessageId = (fp: string, status: AlertStatus, activeAt: numbe
 /** One acknowledgement per activation: the machine accepts only the first. */
 export const acknowledgedMessageId = (fp: string, activeAt: number) => `alert-${fp}-acknowledged-${activeAt}`;
 export const historyId = (fp: string, t: { at: number; from: string; to: string }) => `${fp}-${t.at}-${t.from}-${t.to}`;
+export const noteId = (fp: string, n: { at: number; action: string; by: string }) => `${fp}-${n.at}-${n.action}-${n.by}`;
+export const tickMessageId = (due: number) => `rules-tick-${due}`;
 
 interface OutgoingMessage {
   message: Envelope;
@@ -38,6 +45,7 @@ interface AlertWrite {
 interface LiveAlert {
   readonly fingerprint: string;
   readonly rule: string;
+  /** The rule's key for what the alert watches (a series id, a group): with the rule, how observations find it; its partition key. */
   readonly series: string | undefined;
   readonly labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -49,33 +57,75 @@ interface LiveAlert {
   flushing?: Promise<void>;
   /** Its rule was removed or changed: forget it once its last write is done. */
   retired: boolean;
+  /** The rule's keys that lead to this alert: its own, and others whose alert labels coincide. */
+  readonly keys: Set<string>;
 }
 
 interface ActiveRule {
-  compiled: CompiledThresholdRule;
-  /** What decides which series the rule watches and how its alerts are labelled: a change makes new alerts. */
-  identity: string;
-  evaluations: { inc(): void };
+  readonly evaluator: RuleEvaluator;
+  readonly config: RuleSpec;
+  /** The whole rule as configured: unchanged, the rule keeps its evaluator and what it learnt. */
+  readonly text: string;
+  /** What decides which alerts the rule makes and how they are labelled: a change makes new alerts. */
+  readonly identity: string;
+  readonly evaluations: { inc(): void };
+  /** Its live alerts by key. */
+  readonly alerts: Map<string, LiveAlert>;
+  /** Composite rules reading this rule's conditions. */
+  readonly dependents: ActiveRule[];
+  /** False outside the rule's active time intervals (or inside its mute intervals). */
+  readonly inTime: ((at: number) => boolean) | undefined;
+  readonly observe: Observe;
 }
 
-const ruleIdentity = (rule: ThresholdRule) => JSON.stringify([rule.metric, rule.match ?? {}, rule.labels ?? {}, rule.severity]);
-const seriesKey = (rule: string, series: string) => `${rule}\u0000${series}`;
+/** Fields that decide what a rule watches and how its alerts are labelled; thresholds, timing and text may change under live alerts. */
+const IDENTITY_FIELDS = ['kind', 'metric', 'metrics', 'match', 'on', 'group_by', 'event', 'conditions', 'labels', 'severity', 'expr'] as const;
+const ruleIdentity = (rule: RuleSpec) => JSON.stringify(IDENTITY_FIELDS.map((f) => (rule as Partial<Record<string, unknown>>)[f]));
 const iso = (t: number | undefined) => (t === undefined ? NO_END : new Date(t).toISOString());
+/** States in which suppression applies: the alert is active. */
+const SUPPRESSIBLE = new Set(['pending', 'firing', 'acknowledged', 'suppressed']);
+
+export interface AlertManagerOptions {
+  /** Decides whether an active alert is muted (silences, maintenance, inhibition); never, by default. */
+  suppressor?: Suppressor;
+}
 
 /**
- * Evaluates rules against samples and runs one alert machine per fingerprint. Alerts live in memory;
- * the store is written only when an alert changes state, and timers are delayed bus messages.
+ * Turns rule observations into alert machines, one per fingerprint, the same way for every rule kind.
+ * Alerts live in memory; the store is written only when an alert changes, and timers (the machines'
+ * and the evaluation tick) are delayed bus messages.
  *
  * Handlers are idempotent: a redelivered message finds the alert already moved on (stale events are
  * dropped by the machine) and only waits for that alert's unfinished writes.
  */
-export function createAlertManager(ctx: ActorContext): Actor {
+export function createAlertManager(ctx: ActorContext, options: AlertManagerOptions = {}): Actor {
   const log = ctx.logger.child({ actor: 'alert-manager' });
   const { store, bus, clock, metrics } = ctx;
+  const suppressor = options.suppressor ?? neverSuppressed;
   let rules = new Map<string, ActiveRule>();
   let rulesByMetric = new Map<string, ActiveRule[]>();
+  let rulesByInput: Record<'anomaly' | 'prediction' | 'systemEvent' | 'tick', ActiveRule[]> = { anomaly: [], prediction: [], systemEvent: [], tick: [] };
   const alertsByFingerprint = new Map<string, LiveAlert>();
-  const alertsBySeries = new Map<string, LiveAlert>();
+  /** The alerts touched while handling the current message; observations add to it. */
+  let touched = new Set<LiveAlert>();
+  let lastTick = 0;
+  let prometheusRules: PrometheusRuleEvaluator[] = [];
+  let client: { url: string; client: PrometheusQueryClient } | undefined;
+
+  /** The Prometheus that evaluates rule files' expressions, as configured now. */
+  function queryClient(): PrometheusQueryClient {
+    const prometheus = ctx.config().alerting.prometheus;
+    if (!prometheus) throw new Error('alerting.prometheus is not configured');
+    const key = JSON.stringify(prometheus);
+    if (client?.url !== key) {
+      const bearerToken = prometheus.bearer_token === undefined ? undefined : readSecret(prometheus.bearer_token, ctx.config().baseDir);
+      client = { url: key, client: prometheusQueryClient(prometheus.url, { timeoutMs: parseDuration(prometheus.timeout), ...(bearerToken ? { bearerToken } : {}) }) };
+    }
+    return client.client;
+  }
+
+  const closeAfterMs = () => parseDuration(ctx.config().alerting.close_after);
+  const tickIntervalMs = () => parseDuration(ctx.config().alerting.evaluation_interval);
 
   function externalUrl(): string {
     const { external_url, host, port } = ctx.config().server;
@@ -83,39 +133,73 @@ export function createAlertManager(ctx: ActorContext): Actor {
   }
 
   function register(fields: Pick<LiveAlert, 'fingerprint' | 'rule' | 'series' | 'labels' | 'annotations'>, snapshot?: unknown): LiveAlert {
-    const machine = createActor(alertMachine, snapshot === undefined ? {} : { snapshot: snapshot as Snapshot<unknown> });
-    const alert: LiveAlert = { ...fields, machine, emitted: [], outbox: [], retired: false };
+    // A restored machine takes its context from the snapshot; the input only seeds a new one.
+    const machine = createActor(alertMachine, { input: { closeAfterMs: closeAfterMs() }, ...(snapshot === undefined ? {} : { snapshot: snapshot as Snapshot<unknown> }) });
+    const alert: LiveAlert = { ...fields, machine, emitted: [], outbox: [], retired: false, keys: new Set(fields.series === undefined ? [] : [fields.series]) };
     machine.on('*', (event) => {
       // A refusal changes nothing, so there is nothing to persist: it is only logged.
-      if (event.type === 'ack.refused') log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, by: event.by, reason: event.reason }, 'acknowledgement refused');
+      if (event.type === 'refused') log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, action: event.action, by: event.by, reason: event.reason }, 'request refused');
       else alert.emitted.push(event);
     });
     machine.start();
     alertsByFingerprint.set(alert.fingerprint, alert);
-    if (alert.series !== undefined) alertsBySeries.set(seriesKey(alert.rule, alert.series), alert);
+    if (alert.series !== undefined) rules.get(alert.rule)?.alerts.set(alert.series, alert);
     return alert;
   }
 
   function forget(alert: LiveAlert): void {
     const state = alert.machine.getSnapshot().value;
-    if (state !== 'inactive') metrics.alertsActive.dec({ state });
+    if (state !== 'inactive' && state !== 'closed') metrics.alertsActive.dec({ state });
     alert.machine.stop();
     if (alertsByFingerprint.get(alert.fingerprint) === alert) alertsByFingerprint.delete(alert.fingerprint);
-    if (alert.series !== undefined && alertsBySeries.get(seriesKey(alert.rule, alert.series)) === alert) {
-      alertsBySeries.delete(seriesKey(alert.rule, alert.series));
-    }
+    const byKey = rules.get(alert.rule)?.alerts;
+    if (byKey) for (const key of alert.keys) if (byKey.get(key) === alert) byKey.delete(key);
   }
 
-  function openAlert(rule: CompiledThresholdRule, sample: Sample): LiveAlert {
-    const labels = alertLabels(rule, sample.labels);
-    const fp = fingerprint(labels);
-    // Series whose alert labels coincide (a rule label overrode what told them apart) share one alert.
+  /** The alert's identity: the observation's labels, overridden by the rule's severity and labels; `alertname` names the rule. */
+  function alertLabels(rule: ActiveRule, labels: Labels): Labels {
+    // A Prometheus rule's evaluator already applied its (templated) labels and alertname.
+    if (rule.config.kind === 'prometheus') return labels;
+    return { ...labels, severity: rule.config.severity, ...rule.config.labels, alertname: rule.config.name };
+  }
+
+  function openAlert(rule: ActiveRule, key: string, labels: Labels): LiveAlert {
+    const full = alertLabels(rule, labels);
+    const fp = fingerprint(full);
+    // Keys whose alert labels coincide (a rule label overrode what told them apart) share one alert.
     const existing = alertsByFingerprint.get(fp);
     if (existing) {
-      alertsBySeries.set(seriesKey(rule.name, sample.series), existing);
+      rule.alerts.set(key, existing);
+      existing.keys.add(key);
       return existing;
     }
-    return register({ fingerprint: fp, rule: rule.name, series: sample.series, labels, annotations: {} });
+    const alert = register({ fingerprint: fp, rule: rule.config.name, series: key, labels: full, annotations: {} });
+    rule.alerts.set(key, alert);
+    return alert;
+  }
+
+  function observer(rule: Omit<ActiveRule, 'observe'>): Observe {
+    return (key, active, value, labels, at) => {
+      rule.evaluations.inc();
+      const holds = active && (rule.inTime === undefined || rule.inTime(at));
+      for (const dependent of rule.dependents) dependent.evaluator.onCondition?.(rule.config.name, key, holds, value, labels, at, dependent.observe);
+      let alert = rule.alerts.get(key);
+      if (alert === undefined) {
+        if (!holds) return;
+        alert = openAlert(rule as ActiveRule, key, labels);
+      }
+      dispatch(alert, { type: holds ? 'condition.true' : 'condition.false', at, value, timing: rule.evaluator.timing });
+      checkSuppression(alert, at);
+    };
+  }
+
+  /** Asks the suppressor about an active alert and moves it in or out of `suppressed`. */
+  function checkSuppression(alert: LiveAlert, at: number): void {
+    const state = alert.machine.getSnapshot().value;
+    if (!SUPPRESSIBLE.has(state)) return;
+    const suppression = suppressor.check(alert.labels, at);
+    if (suppression && state !== 'suppressed') dispatch(alert, { type: 'suppress', at, by: suppression.by, reason: suppression.reason });
+    else if (!suppression && state === 'suppressed') dispatch(alert, { type: 'unsuppress', at });
   }
 
   function timerMessage(alert: LiveAlert, timer: TimerKind, deadline: number, now: number): OutgoingMessage {
@@ -145,6 +229,15 @@ export function createAlertManager(ctx: ActorContext): Actor {
     return { message: envelope('alert.acknowledged', acknowledgedMessageId(alert.fingerprint, context.activeAt as number), payload, alert.fingerprint, now) };
   }
 
+  function annotationsOf(alert: LiveAlert, value: number): Record<string, string> {
+    const rule = rules.get(alert.rule);
+    if (!rule) return alert.annotations;
+    const details = alert.series === undefined ? undefined : rule.evaluator.details?.(alert.series);
+    // A rule file's alert gone from the answer keeps the annotations it had when it was last seen.
+    if (rule.config.kind === 'prometheus') return details ?? alert.annotations;
+    return { ...details, ...expandTemplates(rule.config.annotations, { labels: alert.labels, value }) };
+  }
+
   /** Turns what the machine emitted into the write that makes it durable. */
   function prepareWrite(alert: LiveAlert, emitted: AlertEmitted[]): AlertWrite {
     const now = clock.now();
@@ -152,13 +245,15 @@ export function createAlertManager(ctx: ActorContext): Actor {
     const { context } = snapshot;
     const history: AlertEventRecord[] = [];
     for (const e of emitted) {
-      if (e.type !== 'transition') continue;
-      history.push({ id: historyId(alert.fingerprint, e), alertId: alert.fingerprint, at: e.at, from: e.from, to: e.to, by: e.by, reason: e.reason });
-      log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, from: e.from, to: e.to, by: e.by, reason: e.reason }, 'alert state changed');
+      if (e.type === 'transition') {
+        history.push({ id: historyId(alert.fingerprint, e), alertId: alert.fingerprint, at: e.at, from: e.from, to: e.to, by: e.by, reason: e.reason });
+        log.info({ fingerprint: alert.fingerprint, alertname: alert.rule, from: e.from, to: e.to, by: e.by, reason: e.reason }, 'alert state changed');
+      } else if (e.type === 'note') {
+        history.push({ id: noteId(alert.fingerprint, e), alertId: alert.fingerprint, at: e.at, from: snapshot.value, to: snapshot.value, by: e.by, reason: e.text, action: e.action });
+      }
     }
-    const rule = rules.get(alert.rule);
     // Annotations follow the value at each state change, as Prometheus renders them per evaluation.
-    if (history.length > 0 && rule && context.value !== undefined) alert.annotations = alertAnnotations(rule.compiled, alert.labels, context.value);
+    if (emitted.some((e) => e.type === 'transition') && context.value !== undefined) alert.annotations = annotationsOf(alert, context.value);
     const messages: OutgoingMessage[] = [];
     for (const e of emitted) {
       if (e.type === 'schedule') messages.push(timerMessage(alert, e.timer, e.deadline, now));
@@ -177,19 +272,20 @@ export function createAlertManager(ctx: ActorContext): Actor {
       ...(context.activeAt === undefined ? {} : { activeAt: context.activeAt }),
       ...(context.firedAt === undefined ? {} : { firedAt: context.firedAt }),
       ...(context.resolvedAt === undefined ? {} : { resolvedAt: context.resolvedAt }),
+      ...(context.assignee === undefined ? {} : { assignee: context.assignee }),
       updatedAt: now,
     };
     return { messages, published: false, history, record };
   }
 
   /** Feeds one event to an alert; a state change or a new deadline queues a write, which `touched` collects. */
-  function dispatch(alert: LiveAlert, event: AlertEvent, touched: Set<LiveAlert>): void {
+  function dispatch(alert: LiveAlert, event: AlertEvent): void {
     const before = alert.machine.getSnapshot();
     alert.machine.send(event);
     const after = alert.machine.getSnapshot();
     if (after.value !== before.value) {
-      if (before.value !== 'inactive') metrics.alertsActive.dec({ state: before.value });
-      if (after.value !== 'inactive') metrics.alertsActive.inc({ state: after.value });
+      if (before.value !== 'inactive' && before.value !== 'closed') metrics.alertsActive.dec({ state: before.value });
+      if (after.value !== 'inactive' && after.value !== 'closed') metrics.alertsActive.inc({ state: after.value });
     }
     // A cleared deadline emits nothing but must be stored, or a restart would revive its timer.
     const deadlinesChanged = after.context.forDeadline !== before.context.forDeadline || after.context.keepFiringDeadline !== before.context.keepFiringDeadline;
@@ -223,7 +319,8 @@ export function createAlertManager(ctx: ActorContext): Actor {
       await write(next);
       alert.outbox.shift();
     }
-    if (alert.retired || alert.machine.getSnapshot().value === 'inactive') forget(alert);
+    const state = alert.machine.getSnapshot().value;
+    if (alert.retired || state === 'inactive' || state === 'closed') forget(alert);
   }
 
   function flush(alert: LiveAlert): Promise<void> {
@@ -234,51 +331,143 @@ export function createAlertManager(ctx: ActorContext): Actor {
   }
 
   /** Persist, then acknowledge: resolves once every touched alert's writes are done, else throws for a retry. */
-  async function flushAll(touched: Set<LiveAlert>): Promise<void> {
-    if (touched.size === 0) return;
-    const results = await Promise.allSettled([...touched].map(flush));
+  async function flushAll(alerts: Set<LiveAlert>): Promise<void> {
+    if (alerts.size === 0) return;
+    const results = await Promise.allSettled([...alerts].map(flush));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
-  function evaluate(samples: readonly Sample[], touched: Set<LiveAlert>): void {
-    for (const sample of samples) {
-      const candidates = rulesByMetric.get(sample.name);
-      if (candidates === undefined) continue;
-      for (const { compiled: rule, evaluations } of candidates) {
-        if (!selectsSeries(rule, sample.labels)) continue;
-        evaluations.inc();
-        const breached = rule.breached(sample.v);
-        let alert = alertsBySeries.get(seriesKey(rule.name, sample.series));
-        if (alert === undefined) {
-          if (!breached) continue;
-          alert = openAlert(rule, sample);
-        }
-        dispatch(alert, { type: breached ? 'condition.true' : 'condition.false', at: sample.t, value: sample.v, timing: rule }, touched);
-      }
+  /** Runs `work` (which may touch alerts through observations and dispatch), then makes its writes durable. */
+  async function touching(work: () => void | Promise<void>): Promise<void> {
+    const mine = new Set<LiveAlert>();
+    touched = mine;
+    try {
+      await work();
+    } finally {
+      touched = new Set();
     }
+    await flushAll(mine);
+  }
+
+  function timeGate(config: RuleSpec): ((at: number) => boolean) | undefined {
+    const active = 'active_time_intervals' in config ? config.active_time_intervals : undefined;
+    const mute = 'mute_time_intervals' in config ? config.mute_time_intervals : undefined;
+    if (!active?.length && !mute?.length) return undefined;
+    return (at) => {
+      const intervals = ctx.config().notifier.time_intervals;
+      return (!active?.length || inAnyTimeInterval(active, intervals, at)) && !(mute?.length && inAnyTimeInterval(mute, intervals, at));
+    };
+  }
+
+  /** A configured rule, compiled here, or a rule file's evaluator; an unchanged rule keeps its evaluator and what it learnt. */
+  function compile(source: RuleConfig | PrometheusRuleEvaluator, previous: ActiveRule | undefined): ActiveRule {
+    const config: RuleSpec = 'spec' in source ? source.spec : source;
+    const text = JSON.stringify(config);
+    const evaluator = previous && previous.text === text ? previous.evaluator : 'spec' in source ? source : compileRule(source, clock.now());
+    const rule: Omit<ActiveRule, 'observe'> = {
+      evaluator,
+      config,
+      text,
+      identity: ruleIdentity(config),
+      evaluations: metrics.ruleEvaluations.labels({ rule: config.name }),
+      alerts: new Map(),
+      dependents: [],
+      inTime: timeGate(config),
+    };
+    return Object.assign(rule, { observe: observer(rule) });
   }
 
   /** Installs a rule set; alerts of rules that are gone, or now select or label differently, resolve. */
-  function applyRules(ruleConfigs: VigilConfig['rules'], touched: Set<LiveAlert>): void {
+  function applyRules(config: VigilConfig): void {
     const next = new Map<string, ActiveRule>();
-    for (const rule of ruleConfigs) {
-      // Predict rules act on the predictive analyzer's `prediction` messages, not on samples.
-      if (rule.kind !== 'threshold') continue;
-      next.set(rule.name, { compiled: compileThresholdRule(rule), identity: ruleIdentity(rule), evaluations: metrics.ruleEvaluations.labels({ rule: rule.name }) });
-    }
+    for (const rule of config.rules) next.set(rule.name, compile(rule, rules.get(rule.name)));
+    for (const evaluator of loadPrometheusRules(config, queryClient)) next.set(evaluator.name, compile(evaluator, rules.get(evaluator.name)));
+    for (const rule of next.values()) for (const c of rule.evaluator.conditions ?? []) next.get(c)?.dependents.push(rule);
     const now = clock.now();
     for (const alert of [...alertsByFingerprint.values()]) {
       const previous = rules.get(alert.rule);
       const current = next.get(alert.rule);
-      if (current && (!previous || previous.identity === current.identity)) continue;
+      if (current && (!previous || previous.identity === current.identity)) {
+        if (alert.series !== undefined) current.alerts.set(alert.series, alert);
+        continue;
+      }
       alert.retired = true;
-      if (alert.series !== undefined) alertsBySeries.delete(seriesKey(alert.rule, alert.series));
-      dispatch(alert, { type: 'rule.removed', at: now }, touched);
+      dispatch(alert, { type: 'rule.removed', at: now });
       if (alert.outbox.length === 0) forget(alert);
     }
     rules = next;
-    rulesByMetric = indexByMetric([...next.values()], (r) => r.compiled.metric);
+    rulesByMetric = new Map();
+    rulesByInput = { anomaly: [], prediction: [], systemEvent: [], tick: [] };
+    prometheusRules = [];
+    for (const rule of next.values()) {
+      if ('prepare' in rule.evaluator) prometheusRules.push(rule.evaluator as PrometheusRuleEvaluator);
+      for (const metric of rule.evaluator.metrics) {
+        const list = rulesByMetric.get(metric);
+        if (list) list.push(rule);
+        else rulesByMetric.set(metric, [rule]);
+      }
+      if (rule.evaluator.onAnomaly) rulesByInput.anomaly.push(rule);
+      if (rule.evaluator.onPrediction) rulesByInput.prediction.push(rule);
+      if (rule.evaluator.onSystemEvent) rulesByInput.systemEvent.push(rule);
+      if (rule.evaluator.onTick) rulesByInput.tick.push(rule);
+    }
+  }
+
+  function evaluateSamples(message: Envelope<'samples'>): void {
+    for (const sample of message.payload.samples) {
+      const candidates = rulesByMetric.get(sample.name);
+      if (candidates === undefined) continue;
+      for (const rule of candidates) rule.evaluator.onSample?.(sample, rule.observe);
+    }
+  }
+
+  function tickMessage(due: number): OutgoingMessage {
+    return { message: envelope('rules.tick', tickMessageId(due), { due }, 'rules.tick', clock.now()), deliverAt: due };
+  }
+
+  /** The next tick on the interval grid, so ticks published again after a restart have the same ids. */
+  function nextTickAfter(t: number): number {
+    const interval = tickIntervalMs();
+    return (Math.floor(t / interval) + 1) * interval;
+  }
+
+  async function tick(due: number): Promise<void> {
+    // A tick from before one already handled (a restart published a new chain) only ends its chain.
+    if (due <= lastTick) return;
+    lastTick = due;
+    // Rule files' expressions are asked of Prometheus first; a failed query leaves that rule's alerts as they are.
+    const asked = await Promise.allSettled(prometheusRules.map((r) => r.prepare(due)));
+    asked.forEach((a, i) => {
+      if (a.status === 'rejected') log.warn({ err: a.reason, rule: prometheusRules[i]?.spec.alert, file: prometheusRules[i]?.spec.file }, 'rule evaluation through Prometheus failed');
+    });
+    await touching(() => {
+      for (const rule of rulesByInput.tick) rule.evaluator.onTick?.(due, rule.observe);
+      // Silences and windows end with time, not with samples.
+      for (const alert of alertsByFingerprint.values()) checkSuppression(alert, due);
+    });
+    await publish([tickMessage(nextTickAfter(Math.max(due, clock.now())))]);
+  }
+
+  /** Applies a person's request; alerts no longer in memory still take comments and assignments in their history. */
+  async function workflow(message: Envelope<'alert.workflow'>): Promise<void> {
+    const { fingerprint: fp, by, action, text } = message.payload;
+    const at = message.ts; // the request's time: a redelivery replays with the same history id
+    const alert = alertsByFingerprint.get(fp);
+    if (alert) {
+      const event: AlertEvent =
+        action === 'assign' ? { type: 'assign', at, by, assignee: text ?? by } : action === 'comment' ? { type: 'comment', at, by, text: text ?? '' } : { type: 'resolve', at, by, ...(text ? { comment: text } : {}) };
+      await touching(() => dispatch(alert, event));
+      return;
+    }
+    const record = await store.alerts.get(fp);
+    if (!record || action === 'resolve') {
+      log.info({ fingerprint: fp, by, action, reason: record ? `the alert is ${record.state}` : 'no such alert' }, 'request refused');
+      return;
+    }
+    const note = { at, action, by };
+    await store.alertEvents.insert({ id: noteId(fp, note), alertId: fp, at, from: record.state, to: record.state, by, reason: text ?? by, action });
+    if (action === 'assign') await store.alerts.put({ ...record, assignee: text ?? by, updatedAt: clock.now() });
   }
 
   async function restore(): Promise<void> {
@@ -296,7 +485,7 @@ export function createAlertManager(ctx: ActorContext): Actor {
     const messages = [...alertsByFingerprint.values()].flatMap((alert) =>
       pendingTimers(alert.machine.getSnapshot().context).map((t) => timerMessage(alert, t.timer, t.deadline, now)),
     );
-    await publish(messages);
+    await publish([...messages, tickMessage(nextTickAfter(now))]);
   }
 
   return {
@@ -304,37 +493,51 @@ export function createAlertManager(ctx: ActorContext): Actor {
 
     async start() {
       await restore();
-      const touched = new Set<LiveAlert>();
-      applyRules(ctx.config().rules, touched);
-      await flushAll(touched);
+      await touching(() => applyRules(ctx.config()));
       await rescheduleTimers();
     },
 
     async handle(message) {
-      const touched = new Set<LiveAlert>();
-      if (message.type === 'samples') {
-        evaluate((message as Envelope<'samples'>).payload.samples, touched);
-      } else if (message.type === 'alert.timer') {
-        const { fingerprint: fp, timer, deadline } = (message as Envelope<'alert.timer'>).payload;
-        const alert = alertsByFingerprint.get(fp);
-        // No alert: it went inactive or its rule was removed, so the timer is stale.
-        if (alert) dispatch(alert, { type: 'timer', timer, deadline }, touched);
-      } else if (message.type === 'alert.ack') {
-        const { fingerprint: fp, by, comment } = (message as Envelope<'alert.ack'>).payload;
-        const alert = alertsByFingerprint.get(fp);
-        // The request's time, not the handling time: a redelivered ack replays with the same history id.
-        if (alert) dispatch(alert, { type: 'ack', at: message.ts, by, ...(comment === undefined ? {} : { comment }) }, touched);
-        else log.info({ fingerprint: fp, by, reason: 'no live alert' }, 'acknowledgement refused');
-      } else {
-        log.warn({ msgId: message.id, type: message.type }, 'unexpected message type ignored');
+      switch (message.type) {
+        case 'samples':
+          return touching(() => evaluateSamples(message as Envelope<'samples'>));
+        case 'anomaly':
+          return touching(() => {
+            for (const event of (message as Envelope<'anomaly'>).payload.events) for (const rule of rulesByInput.anomaly) rule.evaluator.onAnomaly?.(event, rule.observe);
+          });
+        case 'prediction':
+          return touching(() => {
+            const now = clock.now();
+            for (const p of (message as Envelope<'prediction'>).payload.predictions) for (const rule of rulesByInput.prediction) rule.evaluator.onPrediction?.(p, now, rule.observe);
+          });
+        case 'system.event':
+          return touching(() => {
+            for (const rule of rulesByInput.systemEvent) rule.evaluator.onSystemEvent?.((message as Envelope<'system.event'>).payload, rule.observe);
+          });
+        case 'rules.tick':
+          return tick((message as Envelope<'rules.tick'>).payload.due);
+        case 'alert.timer': {
+          const { fingerprint: fp, timer, deadline } = (message as Envelope<'alert.timer'>).payload;
+          const alert = alertsByFingerprint.get(fp);
+          // No alert: it went inactive, closed or its rule was removed, so the timer is stale.
+          return touching(() => alert && dispatch(alert, { type: 'timer', timer, deadline }));
+        }
+        case 'alert.ack': {
+          const { fingerprint: fp, by, comment } = (message as Envelope<'alert.ack'>).payload;
+          const alert = alertsByFingerprint.get(fp);
+          if (!alert) log.info({ fingerprint: fp, by, reason: 'no live alert' }, 'acknowledgement refused');
+          // The request's time, not the handling time: a redelivered ack replays with the same history id.
+          return touching(() => alert && dispatch(alert, { type: 'ack', at: message.ts, by, ...(comment === undefined ? {} : { comment }) }));
+        }
+        case 'alert.workflow':
+          return workflow(message as Envelope<'alert.workflow'>);
+        default:
+          log.warn({ msgId: message.id, type: message.type }, 'unexpected message type ignored');
       }
-      await flushAll(touched);
     },
 
     async reload(config: VigilConfig) {
-      const touched = new Set<LiveAlert>();
-      applyRules(config.rules, touched);
-      await flushAll(touched);
+      await touching(() => applyRules(config));
     },
 
     async stop() {

@@ -3,7 +3,7 @@ import type { AlertPayload } from '../../bus/messages.js';
 import type { TimeIntervalConfig } from '../../config/schema.js';
 import type { NotifierStateRecord } from '../../store/store.js';
 import { GROUP_BY_ALL, type RouteSettings } from './routing/route-tree.js';
-import { inAnyTimeInterval } from './routing/time-intervals.js';
+import { inAnyTimeInterval } from '../../oncall/time-interval.js';
 
 /**
  * Aggregation groups, as in Alertmanager: the alerts one route sends together (same group_by values),

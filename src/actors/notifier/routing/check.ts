@@ -1,6 +1,6 @@
 import type { NotifierConfig, RouteConfig } from '../../../config/schema.js';
 import { MatcherError, parseMatchers } from './matchers.js';
-import { timeIntervalProblems } from './time-intervals.js';
+import { timeIntervalProblems } from '../../../oncall/time-interval.js';
 
 export interface RoutingProblem {
   /** Path inside the config file, e.g. ['notifier', 'route', 'routes', 1, 'matchers', 0]. */
