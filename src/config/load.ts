@@ -7,6 +7,7 @@ import { ConfigSchema, type RawConfig, type SecretValue } from './schema.js';
 import { ruleProblems } from '../actors/alert-manager/rules/check.js';
 import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
+import { noiseProblems } from '../noise/check.js';
 
 /** A configuration error: names the file, the path inside it and what is wrong. */
 export class ConfigError extends Error {
@@ -34,6 +35,12 @@ export interface VigilConfig {
   rules: Section<'rules'>;
   notifier: Section<'notifier'>;
   alerting: Section<'alerting'>;
+  silences: Section<'silences'>;
+  maintenance_windows: Section<'maintenance_windows'>;
+  monitoring_windows: Section<'monitoring_windows'>;
+  topology: Section<'topology'>;
+  inhibit_rules: Section<'inhibit_rules'>;
+  incidents: Section<'incidents'>;
 }
 
 const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'alerting'] as const;
@@ -156,6 +163,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   });
   problems.push(...routingProblems(config.notifier));
   problems.push(...checkOncall(config));
+  problems.push(...noiseProblems(config));
   return problems;
 }
 
