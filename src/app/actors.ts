@@ -1,5 +1,5 @@
 import type { ActorFactory } from '../actors/actor.js';
-import { createAlertManager } from '../actors/alert-manager/alert-manager.js';
+import { createAlertManagerWithNoiseControl } from '../actors/alert-manager/noise-control.js';
 import { createCollector } from '../actors/collector/collector.js';
 import { createNotifier } from '../actors/notifier/notifier.js';
 import type { InboxName } from '../bus/messages.js';
@@ -7,7 +7,7 @@ import type { InboxName } from '../bus/messages.js';
 /** Actors this version can run; an inbox whose actor is missing here receives no messages (see ROUTES). */
 export const ACTOR_FACTORIES: Partial<Record<InboxName, ActorFactory>> = {
   collector: createCollector,
-  'alert-manager': createAlertManager,
+  'alert-manager': createAlertManagerWithNoiseControl,
   notifier: createNotifier,
 };
 

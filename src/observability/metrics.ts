@@ -24,6 +24,7 @@ export function createMetrics() {
     notifications: new Counter({ name: 'vigil_notifications_total', help: 'Notification attempts, by receiver and outcome.', labelNames: ['receiver', 'outcome'], registers: [registry] }),
     circuitOpen: new Gauge({ name: 'vigil_notifier_circuit_open', help: "1 while a receiver's circuit breaker holds sends back (open or half-open), 0 when closed.", labelNames: ['receiver'], registers: [registry] }),
     notificationsDeferred: new Counter({ name: 'vigil_notifier_deferred_total', help: 'Sends put off without spending an attempt, by receiver and reason (circuit_open, rate_limited).', labelNames: ['receiver', 'reason'], registers: [registry] }),
+    incidentsChanged: new Counter({ name: 'vigil_incident_changes_total', help: 'Incident correlation outcomes: opened, joined, updated, failed.', labelNames: ['outcome'], registers: [registry] }),
     configReloadSuccess: new Gauge({ name: 'vigil_config_last_reload_successful', help: '1 if the last config reload succeeded.', registers: [registry] }),
     configReloadTime: new Gauge({ name: 'vigil_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config reload.', registers: [registry] }),
   };
