@@ -110,6 +110,6 @@ export function rootCause(alerts: readonly (AlertFacts & { at: number })[], topo
   const below = downstream(best);
   return {
     fingerprint: best.fingerprint,
-    reason: below > 0 ? `deepest failing dependency: ${below} other alert${below === 1 ? '' : 's'} depend on ${best.labels[label]}` : candidates.length === 1 ? 'the only alert no other explains' : 'first of the unexplained alerts',
+    reason: below > 0 ? `deepest failing dependency: ${below} other alert${below === 1 ? ' depends' : 's depend'} on ${best.labels[label]}` : candidates.length === 1 ? 'the only alert no other explains' : 'first of the unexplained alerts',
   };
 }

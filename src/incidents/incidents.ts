@@ -113,10 +113,17 @@ export class Incidents {
     const config = this.deps.config();
     const windowMs = parseDuration(config.window);
     const ctx = { topology: this.deps.topology(), sharedLabels: config.shared_labels };
+    // Inhibited by an alert of an open incident: that is where it belongs, however long ago the incident began.
+    const inhibitor = alert.suppressedBy?.startsWith('inhibited-by:') ? alert.suppressedBy.slice('inhibited-by:'.length) : undefined;
+    const cause = inhibitor === undefined ? undefined : open.find((i) => i.members.some((m) => m.fingerprint === inhibitor));
+    if (cause) return { change: 'joined', incident: await this.join(cause, alert, at, 'high', relateToGroup(alert, cause.members, ctx).reason, now) };
     let best: { incident: Incident; confidence: Confidence; reason: string } | undefined;
     for (const incident of open) {
       if (at - incident.lastAlertAt > windowMs || incident.createdAt - at > windowMs) continue;
-      const r = relateToGroup(alert, incident.members, ctx);
+      // An alert nothing explains is a cause of its own: it relates to the incident's causes, not to
+      // symptoms they explain, else one failure's symptoms would pull an unrelated failure in.
+      const causes = incident.members.filter((m) => !m.suppressedBy?.startsWith('inhibited-by:'));
+      const r = relateToGroup(alert, alert.suppressedBy === undefined && causes.length > 0 ? causes : incident.members, ctx);
       if (atLeast(r.confidence, config.min_confidence) && (!best || stronger(r.confidence, best.confidence))) best = { incident, ...r };
     }
     if (best) return { change: 'joined', incident: await this.join(best.incident, alert, at, best.confidence, best.reason, now) };
