@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Bus } from '../bus/bus.js';
+import type { VigilConfig } from '../config/load.js';
 import { envelope, INBOXES } from '../bus/messages.js';
 import type { Transport } from '../bus/transport.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,6 +10,8 @@ import type { Store } from '../store/store.js';
 import { createAuthenticator, requireRole, type TokenEntry } from './auth.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerIncidentRoutes } from './routes/incidents.js';
+import { registerSilenceRoutes } from './routes/silences.js';
 import { registerSampleRoutes } from './routes/samples.js';
 
 export interface ApiDeps {
@@ -21,6 +24,10 @@ export interface ApiDeps {
   tokens(): readonly TokenEntry[];
   /** Reloads the config file; resolves with the error text when the new config was rejected. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** The current configuration (silences, windows, topology for the noise-control routes). */
+  config(): VigilConfig;
+  /** Wall-clock time; tests pass their own. */
+  now?: () => number;
 }
 
 /** Probes and scrapes arrive every few seconds; logging them would drown the requests people make. */
@@ -86,6 +93,8 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     api.addHook('onRequest', requireRole(currentAuth, rejected));
     registerAlertRoutes(api, deps);
     registerDeliveryRoutes(api, deps);
+    registerSilenceRoutes(api, deps);
+    registerIncidentRoutes(api, deps);
     registerSampleRoutes(api, {
       publish: async (source, samples) => {
         await deps.bus.publish([envelope('samples.push', `push-${randomUUID()}`, { source, samples }, source)]);

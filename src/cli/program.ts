@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
+import { incidentsCommand } from './incidents.js';
+import { silencesCommand } from './silences.js';
 import { oncallCommand } from './oncall.js';
 import { runCommand } from './run.js';
 import { schemaCommand } from './schema.js';
@@ -12,5 +14,6 @@ export function createProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   for (const command of [runCommand(), validateCommand(), schemaCommand(), alertsCommand(), deliveriesCommand(), oncallCommand()]) program.addCommand(command);
+  for (const command of [silencesCommand(), incidentsCommand()]) program.addCommand(command);
   return program;
 }
