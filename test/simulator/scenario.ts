@@ -63,6 +63,8 @@ export interface ScenarioOptions {
   spacingMs?: number;
   start?: number;
   scrapeMs?: number;
+  /** These failures (times relative to the start) instead of random ones. */
+  inject?: { kind: FailureKind; target: string; afterMs: number; forMs: number }[];
 }
 
 export function generateScenario(options: ScenarioOptions): Scenario {
@@ -95,8 +97,8 @@ export function generateScenario(options: ScenarioOptions): Scenario {
   resources.unshift(...hosts);
   const byName = new Map(resources.map((r) => [r.name, r]));
 
-  const failures: Failure[] = [];
-  const count = options.failures ?? 50;
+  const failures: Failure[] = (options.inject ?? []).map((f) => ({ kind: f.kind, target: f.target, start: start + f.afterMs, end: start + f.afterMs + f.forMs }));
+  const count = options.inject ? 0 : (options.failures ?? 50);
   for (let i = 0; i < count; i++) {
     const kind = pick(FAILURE_KINDS);
     const candidates = resources.filter((r) => (kind === 'lb_down' ? r.kind === 'load_balancer' : kind === 'slow_db' ? r.kind === 'database' : r.kind === 'host'));
