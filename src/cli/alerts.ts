@@ -30,17 +30,18 @@ function formatAlert(alert: AlertView, history: AlertEventRecord[]): string {
     `  active since: ${iso(alert.activeAt)}`,
     `  fired:        ${iso(alert.firedAt)}`,
     `  resolved:     ${iso(alert.resolvedAt)}`,
+    `  assignee:     ${alert.assignee ?? '-'}`,
     '',
     'history:',
   ];
-  const rows = history.map((h) => [iso(h.at), `${h.from} -> ${h.to}`, h.by, h.reason]);
-  const historyTable = table(['AT', 'TRANSITION', 'BY', 'REASON'], rows).replace(/^/gm, '  ');
+  const rows = history.map((h) => [iso(h.at), h.action ?? `${h.from} -> ${h.to}`, h.by, h.reason]);
+  const historyTable = table(['AT', 'EVENT', 'BY', 'REASON'], rows).replace(/^/gm, '  ');
   return `${lines.join('\n')}\n${historyTable}`;
 }
 
 
 export function alertsCommand(): Command {
-  const alerts = new Command('alerts').description('List, show and acknowledge alerts through the daemon API.');
+  const alerts = new Command('alerts').description('List, show, acknowledge, assign, comment on and resolve alerts through the daemon API.');
 
   alerts.addCommand(
     withApiOptions(new Command('list'))
@@ -76,16 +77,56 @@ export function alertsCommand(): Command {
       ),
   );
 
+  /** ack and resolve: one alert through its own endpoint, several through the bulk endpoint. */
+  for (const [name, verb, description] of [
+    ['ack', 'acknowledgement', 'Acknowledge firing alerts: escalation stops and receivers hear who took them. Needs a responder token.'],
+    ['resolve', 'resolution', 'Resolve active alerts by hand (they fire again if the condition still holds). Needs a responder token.'],
+  ] as const) {
+    alerts.addCommand(
+      withApiOptions(new Command(name))
+        .description(description)
+        .argument('<ids...>', 'alert ids (fingerprints); several are sent as one bulk request')
+        .option('--comment <text>', 'why, or what is being done; kept in the alert history')
+        .action(
+          reportingApiErrors(async (ids: string[], opts: ApiOptions & { comment?: string }) => {
+            const client = apiClientFromOptions(opts);
+            const comment = opts.comment === undefined ? {} : { comment: opts.comment };
+            if (ids.length === 1) {
+              const id = ids[0] as string;
+              const accepted = await client.post<{ by: string }>(`/api/v1/alerts/${encodeURIComponent(id)}/${name}`, comment);
+              print(`${verb} of ${id} accepted as ${accepted.by}; \`vigil alerts show ${id}\` shows it once recorded`);
+              return;
+            }
+            const result = await client.post<{ by: string; accepted: string[]; skipped: { id: string; reason: string }[] }>(`/api/v1/alerts/bulk/${name}`, { ids, ...comment });
+            print(`${verb} of ${result.accepted.length} alert(s) accepted as ${result.by}`);
+            for (const s of result.skipped) print(`skipped ${s.id}: ${s.reason}`);
+          }),
+        ),
+    );
+  }
+
   alerts.addCommand(
-    withApiOptions(new Command('ack'))
-      .description('Acknowledge a firing alert: escalation stops and receivers hear who took it. Needs a responder token.')
+    withApiOptions(new Command('assign'))
+      .description('Assign an alert to someone; kept in the alert history. Needs a responder token.')
       .argument('<id>', 'the alert id (its fingerprint)')
-      .option('--comment <text>', 'why, or what is being done; kept in the alert history')
+      .argument('<assignee>', 'who takes it')
       .action(
-        reportingApiErrors(async (id: string, opts: ApiOptions & { comment?: string }) => {
-          const body = opts.comment === undefined ? {} : { comment: opts.comment };
-          const accepted = await apiClientFromOptions(opts).post<{ by: string }>(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, body);
-          print(`acknowledgement of ${id} accepted as ${accepted.by}; \`vigil alerts show ${id}\` shows it once recorded`);
+        reportingApiErrors(async (id: string, assignee: string, opts: ApiOptions) => {
+          const accepted = await apiClientFromOptions(opts).post<{ by: string }>(`/api/v1/alerts/${encodeURIComponent(id)}/assign`, { assignee });
+          print(`assignment of ${id} to ${assignee} accepted as ${accepted.by}`);
+        }),
+      ),
+  );
+
+  alerts.addCommand(
+    withApiOptions(new Command('comment'))
+      .description('Add a comment to an alert in any state, also after it closed. Needs a responder token.')
+      .argument('<id>', 'the alert id (its fingerprint)')
+      .argument('<text>', 'the comment')
+      .action(
+        reportingApiErrors(async (id: string, text: string, opts: ApiOptions) => {
+          const accepted = await apiClientFromOptions(opts).post<{ by: string }>(`/api/v1/alerts/${encodeURIComponent(id)}/comments`, { text });
+          print(`comment on ${id} accepted as ${accepted.by}`);
         }),
       ),
   );

@@ -84,7 +84,7 @@ describe('vigil alerts', { timeout: 60_000 }, () => {
 
     const bad = await vigil(['alerts', 'list', '--state', 'burning', '--url', url, '--token', 'viewer-token']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('Allowed choices are inactive, pending, firing, acknowledged, resolved');
+    expect(bad.stderr).toContain('Allowed choices are inactive, pending, firing, acknowledged, suppressed, resolved, closed');
   });
 
   it('acknowledges a firing alert, then shows it with its history', async () => {
@@ -103,6 +103,23 @@ describe('vigil alerts', { timeout: 60_000 }, () => {
     const again = await vigil(['alerts', 'ack', diskAlert, '--url', url, '--token', 'responder-token']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`alert ${diskAlert} is acknowledged; only a firing alert can be acknowledged`);
+  });
+
+  it('assigns, comments, and resolves several alerts at once, naming the ones skipped', async () => {
+    const opts = ['--url', url, '--token', 'responder-token'];
+    const [assign, comment] = await Promise.all([vigil(['alerts', 'assign', diskAlert, 'bob', ...opts]), vigil(['alerts', 'comment', diskAlert, 'logs rotated', ...opts])]);
+    expect(assign).toMatchObject({ code: 0, stdout: expect.stringContaining(`assignment of ${diskAlert} to bob accepted as oncall`) });
+    expect(comment).toMatchObject({ code: 0, stdout: expect.stringContaining(`comment on ${diskAlert} accepted as oncall`) });
+    await waitFor('the assignment', async () => (await daemon.store.alerts.get(diskAlert))?.assignee === 'bob');
+    const resolve = await vigil(['alerts', 'resolve', diskAlert, loadAlert, '--comment', 'done', ...opts]);
+    expect(resolve.code).toBe(0);
+    expect(resolve.stdout).toContain('resolution of 1 alert(s) accepted as oncall');
+    expect(resolve.stdout).toContain(`skipped ${loadAlert}: alert is pending`);
+    await waitFor('the resolution', async () => (await daemon.store.alerts.get(diskAlert))?.state === 'resolved');
+    const show = await vigil(['alerts', 'show', diskAlert, '--url', url, '--token', 'viewer-token']);
+    expect(show.stdout).toContain('assignee:     bob');
+    expect(show.stdout).toMatch(/^\s+\S+Z\s+comment\s+oncall\s+logs rotated$/m);
+    expect(show.stdout).toMatch(/^\s+\S+Z\s+acknowledged -> resolved\s+oncall\s+done$/m);
   });
 
   // The client's other errors (no token, no daemon) are covered in test/unit/api-client.test.ts.

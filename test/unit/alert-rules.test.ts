@@ -59,6 +59,13 @@ describe('templates', () => {
     { name: 'no spaces', text: '{{$labels.host}}/{{$value}}', want: 'h1/0.25' },
     { name: 'missing label renders empty', text: '[{{ $labels.nope }}]', want: '[]' },
     { name: 'plain text', text: 'disk full', want: 'disk full' },
+    { name: 'humanize', text: '{{ 123456789 | humanize }}', want: '123.5M' },
+    { name: 'humanizePercentage', text: '{{ $value | humanizePercentage }}', want: '25%' },
+    { name: 'humanizeDuration', text: '{{ 93784 | humanizeDuration }}', want: '1d 2h 3m 4s' },
+    { name: 'printf', text: '{{ printf "%.3f" $value }}', want: '0.250' },
+    { name: 'with and trim', text: '{{ with $labels.host -}} on {{ . }} {{- end }}', want: 'on h1' },
+    { name: 'if else', text: '{{ if gt $value 1.0 }}high{{ else }}low{{ end }}', want: 'low' },
+    { name: 'unknown function renders the error', text: '{{ $value | nope }}', want: '<error expanding template: function "nope" not defined>' },
   ];
   it.each(templates)('template: $name', ({ text, want }) => {
     expect(expandTemplate(text, { value: 0.25, labels: { host: 'h1' } })).toBe(want);

@@ -1,20 +1,27 @@
-/** What a template can refer to: `{{ $value }}` and `{{ $labels.name }}`. */
+import { AlertTemplate } from '../../templates/prometheus.js';
+
+/** What a template can refer to: `{{ $value }}`, `{{ $labels.name }}`, and Prometheus' functions (`humanize`, `printf`...). */
 export interface TemplateData {
   value: number;
   labels: Record<string, string>;
 }
 
-const PLACEHOLDER = /\{\{\s*\$(value|labels\.([a-zA-Z_][a-zA-Z0-9_]*))\s*\}\}/g;
+/** Rule templates come from config: parsed once per distinct text. */
+const compiled = new Map<string, AlertTemplate>();
 
-/**
- * Expands the subset of Prometheus alert templates Vigil supports. A missing label renders empty;
- * any other `{{ ... }}` is left as written, so an unsupported template is visible rather than lost.
- */
+/** Expands a Prometheus-style alert template; an error renders inside the text, as Prometheus does. */
 export function expandTemplate(text: string, data: TemplateData): string {
-  if (!text.includes('{{')) return text;
-  return text.replace(PLACEHOLDER, (_whole, _expr: string, label: string | undefined) =>
-    label === undefined ? String(data.value) : (data.labels[label] ?? ''),
-  );
+  let template = compiled.get(text);
+  if (!template) {
+    try {
+      template = new AlertTemplate(text);
+    } catch (err) {
+      // Config checks reject such templates; this only guards templates that bypass them.
+      return `<error expanding template: ${(err as Error).message}>`;
+    }
+    compiled.set(text, template);
+  }
+  return template.expand(data);
 }
 
 /** Expands every value of a template map, e.g. a rule's annotations. */

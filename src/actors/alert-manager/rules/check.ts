@@ -1,4 +1,5 @@
 import type { RuleConfig, TimeIntervalConfig } from '../../../config/schema.js';
+import { AlertTemplate } from '../../../templates/prometheus.js';
 import { ArithmeticError, compileArithmetic } from './arithmetic.js';
 
 type Problem = { path: (string | number)[]; message: string };
@@ -14,6 +15,13 @@ export function ruleProblems(rules: readonly RuleConfig[], intervals: readonly T
       names?.forEach((name, j) => {
         if (!intervalNames.has(name)) problems.push({ path: ['rules', i, field, j], message: `no time interval named "${name}" in notifier.time_intervals` });
       });
+    }
+    for (const [key, text] of Object.entries(rule.annotations ?? {})) {
+      try {
+        new AlertTemplate(text);
+      } catch (err) {
+        problems.push({ path: ['rules', i, 'annotations', key], message: `template: ${(err as Error).message}` });
+      }
     }
     if (rule.kind === 'composite') {
       if (rule.op === 'not' && rule.conditions.length !== 1) problems.push({ path: ['rules', i, 'conditions'], message: '`not` takes exactly one condition' });
