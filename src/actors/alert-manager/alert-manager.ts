@@ -8,7 +8,7 @@ import type { AlertEventRecord, AlertRecord } from '../../store/store.js';
 import type { Actor, ActorContext } from '../actor.js';
 import { alertMachine, LIVE_STATES, pendingTimers, type AlertContext, type AlertEmitted, type AlertEvent, type TimerKind } from './alert.machine.js';
 import { fingerprint } from './fingerprint.js';
-import { compileRule, type Observe, type RuleEvaluator } from './rules/index.js';
+import { compileRule, type ExcludedTime, type Observe, type RuleEvaluator } from './rules/index.js';
 import type { Labels } from './rules/rule.js';
 import { neverSuppressed, type Suppressor } from './suppressor.js';
 import { expandTemplates } from './template.js';
@@ -83,6 +83,8 @@ const SUPPRESSIBLE = new Set(['pending', 'firing', 'acknowledged', 'suppressed']
 export interface AlertManagerOptions {
   /** Decides whether an active alert is muted (silences, maintenance, inhibition); never, by default. */
   suppressor?: Suppressor;
+  /** Time SLA rules leave out (maintenance windows); none, by default. */
+  slaExcluded?: ExcludedTime;
 }
 
 /**
@@ -338,7 +340,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
 
   function compile(config: RuleConfig, previous: ActiveRule | undefined): ActiveRule {
     const text = JSON.stringify(config);
-    const evaluator = previous && previous.text === text ? previous.evaluator : compileRule(config, clock.now());
+    const evaluator = previous && previous.text === text ? previous.evaluator : compileRule(config, clock.now(), options.slaExcluded);
     const rule: Omit<ActiveRule, 'observe'> = {
       evaluator,
       config,

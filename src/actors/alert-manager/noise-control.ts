@@ -107,7 +107,10 @@ export function createAlertManagerWithNoiseControl(ctx: ActorContext): Actor {
     noise.setSilences(await ctx.store.silences.find({ range: { field: 'endsAt', from: ctx.clock.now() } }));
   };
 
-  const manager = createAlertManager({ ...ctx, store: observingAlerts(ctx.store, onAlert) }, { suppressor: noise });
+  const manager = createAlertManager({ ...ctx, store: observingAlerts(ctx.store, onAlert) }, {
+    suppressor: noise,
+    slaExcluded: (labels, from, to) => noise.maintenanceCoverage(labels, from, to),
+  });
 
   return {
     name: 'alert-manager',
