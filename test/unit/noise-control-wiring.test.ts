@@ -63,4 +63,22 @@ describe('noise control wired into the alert manager', () => {
     await scrapeUntil(T0 + 5 * MINUTE, appDown);
     expect(await state('Down', 'app')).toBe('firing');
   });
+
+  it('an alert another process stored (another partition) inhibits from the next tick', async () => {
+    world = simulatedDeployment(
+      `${CONFIG}
+topology: { nodes: [{ name: lb }, { name: app, depends_on: [lb] }, { name: db }] }
+inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['alertname="Down"'], along_topology: true }]
+`,
+      T0,
+    );
+    await world.start();
+    await world.store.alerts.put({ id: 'lb-fp', rule: 'LbDown', state: 'firing', labels: { alertname: 'LbDown', instance: 'lb', severity: 'critical' }, annotations: {}, snapshot: {}, activeAt: T0, firedAt: T0, updatedAt: T0 });
+    await scrapeUntil(T0 + 3 * MINUTE, (i) => i !== 'lb');
+    expect(await state('Down', 'app')).toBe('suppressed');
+    expect(await state('Down', 'db')).toBe('firing');
+    const app = (await world.store.alerts.find()).find((a) => a.labels.instance === 'app' && a.rule === 'Down');
+    const history = await world.store.alertEvents.find({ where: { alertId: app?.id as string } });
+    expect(history.map((h) => `${h.from}->${h.to} by ${h.by}: ${h.reason}`)).toContain('pending->suppressed by inhibited-by:lb-fp: inhibited by LbDown on lb (inhibit_rules[0])');
+  });
 });

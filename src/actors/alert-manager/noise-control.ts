@@ -107,6 +107,17 @@ export function createAlertManagerWithNoiseControl(ctx: ActorContext): Actor {
     noise.setSilences(await ctx.store.silences.find({ range: { field: 'endsAt', from: ctx.clock.now() } }));
   };
 
+  /**
+   * Active alerts as stored: on start (restored alerts are read, not written) and at every tick, so
+   * alerts owned by other processes (other partitions) inhibit too, one tick late at most.
+   */
+  const syncActiveAlerts = async () => {
+    const records = (await Promise.all([...ACTIVE].map((state) => ctx.store.alerts.find({ where: { state } })))).flat();
+    const stored = new Set(records.map((r) => r.id));
+    for (const [fingerprint, change] of active) if (!stored.has(fingerprint)) track({ ...change, state: 'inactive' });
+    for (const record of records) track(alertChange(record));
+  };
+
   const manager = createAlertManager({ ...ctx, store: observingAlerts(ctx.store, onAlert) }, {
     suppressor: noise,
     slaExcluded: (labels, from, to) => noise.maintenanceCoverage(labels, from, to),
@@ -116,15 +127,14 @@ export function createAlertManagerWithNoiseControl(ctx: ActorContext): Actor {
     name: 'alert-manager',
     async start() {
       await refreshSilences();
-      // Restored alerts are read, not written: tell the inhibitor about them before the first evaluation.
-      for (const state of ACTIVE) for (const record of await ctx.store.alerts.find({ where: { state } })) track(alertChange(record));
+      await syncActiveAlerts();
       await manager.start?.();
       await correlating;
     },
     async handle(message) {
       if (message.type === 'samples') for (const s of (message as Envelope<'samples'>).payload.samples) samples.add(s.series, s.t, s.v);
       // Silences made through the API take effect at the next tick, which also lifts expired ones.
-      if (message.type === 'rules.tick') await refreshSilences();
+      if (message.type === 'rules.tick') await Promise.all([refreshSilences(), syncActiveAlerts()]);
       await manager.handle(message);
       await correlating;
     },
