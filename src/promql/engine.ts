@@ -24,6 +24,7 @@ export interface EvalOptions {
   /** Ignore samples after this time (promtool feeds samples up to each evaluation). */
   maxT?: number;
   lookbackMs?: number;
+  subqueryStepMs?: number;
 }
 
 /** What one evaluation step sees. */
@@ -34,13 +35,15 @@ export interface Evaluation {
   end: number;
   lookbackMs: number;
   maxT: number;
+  /** Step of subqueries written without one (`[5m:]`): the evaluation interval. */
+  subqueryStepMs: number;
 }
 
 const DEFAULT_LOOKBACK = 5 * 60_000;
 
 /** Evaluates `expr` as an instant query at `t` (ms), with Prometheus 2.x semantics (closed lookback and range windows). */
 export function evaluateInstant(expr: Expr, storage: MemoryStorage, t: number, options: EvalOptions = {}): Value {
-  return evaluate(expr, { storage, t, start: t, end: t, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK, maxT: options.maxT ?? Number.POSITIVE_INFINITY });
+  return evaluate(expr, { storage, t, start: t, end: t, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK, maxT: options.maxT ?? Number.POSITIVE_INFINITY, subqueryStepMs: options.subqueryStepMs ?? 60_000 });
 }
 
 export function withoutName(labels: Labels): Labels {
@@ -92,7 +95,7 @@ function selectRange(sel: VectorSelector, range: number, ev: Evaluation): Series
 
 function subquery(e: Extract<Expr, { type: 'subquery' }>, ev: Evaluation): Series[] {
   const end = atTime(e.at, ev) - e.offset;
-  const step = e.step || 60_000; // the default global evaluation interval
+  const step = e.step || ev.subqueryStepMs;
   // Steps are aligned to multiples of the step, as Prometheus does.
   let t = Math.floor((end - e.range) / step) * step;
   if (t < end - e.range) t += step;

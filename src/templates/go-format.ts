@@ -1,11 +1,32 @@
 /** Go's number formatting, as Prometheus templates print values (fmt %v, %g, %e, %f and printf). */
 
+/**
+ * Go rounds a float's exact decimal expansion half to even; JavaScript's toExponential/toFixed round
+ * half up. For exact ties (1.5625 to 4 digits) this returns the value truncated to `digits` significant
+ * digits when Go would round down, so JavaScript then formats it as Go does.
+ */
+function halfEven(v: number, digits: number): number {
+  if (!Number.isFinite(v) || v === 0 || digits < 1 || digits > 60) return v;
+  const [mantissa, e] = Math.abs(v).toExponential(Math.min(100, digits + 40)).split('e') as [string, string];
+  const d = mantissa.replace('.', '');
+  if (d[digits] !== '5' || !/^0*$/.test(d.slice(digits + 1))) return v;
+  if (Number(d[digits - 1]) % 2 === 1) return v; // odd: JavaScript's round-up is Go's too
+  const truncated = Number(`${d[0]}.${d.slice(1, digits)}e${e}`);
+  return v < 0 ? -truncated : truncated;
+}
+
+function fixed(v: number, decimals: number): string {
+  if (v === 0) return v.toFixed(decimals);
+  const exp = Math.floor(Math.log10(Math.abs(v)));
+  return halfEven(v, exp + 1 + decimals).toFixed(decimals);
+}
+
 function trimZeros(mantissa: string): string {
   return mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa;
 }
 
 function exponentForm(v: number, digits: number, keepZeros: boolean): string {
-  const [m, e] = v.toExponential(digits).split('e') as [string, string];
+  const [m, e] = halfEven(v, digits + 1).toExponential(digits).split('e') as [string, string];
   const exp = Number(e);
   return `${keepZeros ? m : trimZeros(m)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 }
@@ -23,9 +44,9 @@ export function goG(v: number, precision: number): string {
   if (s) return s;
   if (v === 0) return '0';
   const p = Math.max(1, precision);
-  const exp = Number(v.toExponential(p - 1).split('e')[1]);
+  const exp = Number(halfEven(v, p).toExponential(p - 1).split('e')[1]);
   if (exp < -4 || exp >= p) return exponentForm(v, p - 1, false);
-  return trimZeros(v.toFixed(Math.max(0, p - 1 - exp)));
+  return trimZeros(fixed(v, Math.max(0, p - 1 - exp)));
 }
 
 /** Go's fmt.Sprint of a float64 (%v, and %g without precision): shortest digits, exponent below 1e-4 or from 1e6. */
@@ -53,7 +74,7 @@ export function goSprintf(format: string, args: unknown[]): string {
         out = Number.isFinite(num) ? String(Math.trunc(num)) : `%!d(${typeof arg}=${String(arg)})`;
         break;
       case 'f':
-        out = special(num) ?? num.toFixed(precision === undefined ? 6 : Number(precision));
+        out = special(num) ?? fixed(num, precision === undefined ? 6 : Number(precision));
         break;
       case 'e':
         out = special(num) ?? exponentForm(num, precision === undefined ? 6 : Number(precision), true);
