@@ -13,6 +13,8 @@ import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerForecastRoutes } from './routes/forecasts.js';
+import { registerIncidentRoutes } from './routes/incidents.js';
+import { registerSilenceRoutes } from './routes/silences.js';
 import { registerSampleRoutes } from './routes/samples.js';
 
 export interface ApiDeps {
@@ -25,8 +27,10 @@ export interface ApiDeps {
   tokens(): readonly TokenEntry[];
   /** Reloads the config file; resolves with the error text when the new config was rejected. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
-  /** The running configuration (automation's kill switch and recommendations read it). */
-  config?(): VigilConfig;
+  /** The current configuration (noise-control routes, automation's kill switch and recommendations). */
+  config(): VigilConfig;
+  /** Wall-clock time; tests pass their own. */
+  now?: () => number;
 }
 
 /** Probes and scrapes arrive every few seconds; logging them would drown the requests people make. */
@@ -95,6 +99,8 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     registerRunRoutes(api, deps);
     registerModelRoutes(api, deps);
     registerForecastRoutes(api, deps);
+    registerSilenceRoutes(api, deps);
+    registerIncidentRoutes(api, deps);
     registerSampleRoutes(api, {
       publish: async (source, samples) => {
         await deps.bus.publish([envelope('samples.push', `push-${randomUUID()}`, { source, samples }, source)]);

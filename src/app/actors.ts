@@ -1,6 +1,6 @@
 import type { ActorFactory } from '../actors/actor.js';
+import { createAlertManagerWithNoiseControl } from '../actors/alert-manager/noise-control.js';
 import { createAnomalyDetector } from '../actors/anomaly-detector/anomaly-detector.js';
-import { createAlertManager } from '../actors/alert-manager/alert-manager.js';
 import { createAutomation } from '../actors/automation/automation.js';
 import { createCollector } from '../actors/collector/collector.js';
 import { createNotifier } from '../actors/notifier/notifier.js';
@@ -11,7 +11,7 @@ import type { InboxName } from '../bus/messages.js';
 export const ACTOR_FACTORIES: Partial<Record<InboxName, ActorFactory>> = {
   collector: createCollector,
   'anomaly-detector': createAnomalyDetector,
-  'alert-manager': createAlertManager,
+  'alert-manager': createAlertManagerWithNoiseControl,
   notifier: createNotifier,
   automation: createAutomation,
   'predictive-analyzer': createPredictiveAnalyzer,

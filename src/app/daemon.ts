@@ -123,7 +123,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   };
 
-  const api = createApi({ logger, metrics, store, transport, bus, tokens: () => tokens, reload, config: () => config });
+  const api = createApi({ logger, metrics, store, transport, bus, tokens: () => tokens, reload, config: () => config, now: () => clock.now() });
   try {
     for (const name of names) {
       const factory = ACTOR_FACTORIES[name];

@@ -1,4 +1,4 @@
-import { parseMatchers, MatcherError } from '../actors/notifier/routing/matchers.js';
+import { parseMatchers, MatcherError } from '../labels/matchers.js';
 import type { VigilConfig } from '../config/load.js';
 import type { RunbookStep, RunbookTriggerConfig, SecretValue } from '../config/schema.js';
 import { isTimeZone } from '../oncall/zoned-time.js';

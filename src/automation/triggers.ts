@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { matchesAll, parseMatchers, type Matcher } from '../actors/notifier/routing/matchers.js';
+import { matchesAll, parseMatchers, type Matcher } from '../labels/matchers.js';
 import type { AlertPayload } from '../bus/messages.js';
 import type { RunbookConfig, RunbookTriggerConfig } from '../config/schema.js';
 import { parseDuration } from '../series/duration.js';

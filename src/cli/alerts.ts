@@ -48,10 +48,12 @@ export function alertsCommand(): Command {
       .description('List alerts, most recently changed first.')
       .addOption(new Option('--state <state>', 'only alerts in this state').choices(ALERT_STATES))
       .option('--rule <name>', 'only alerts of this rule')
+      .option('--outside-monitoring', 'also list alerts that began outside their monitoring windows (hidden by default)')
       .option('--json', 'print the API response as JSON')
       .action(
-        reportingApiErrors(async (opts: ApiOptions & { state?: string; rule?: string; json?: boolean }) => {
+        reportingApiErrors(async (opts: ApiOptions & { state?: string; rule?: string; outsideMonitoring?: boolean; json?: boolean }) => {
           const query = new URLSearchParams();
+          if (opts.outsideMonitoring) query.set('outside_monitoring', 'true');
           if (opts.state) query.set('state', opts.state);
           if (opts.rule) query.set('rule', opts.rule);
           const { alerts: list } = await apiClientFromOptions(opts).get<{ alerts: AlertView[] }>(`/api/v1/alerts${query.size ? `?${query}` : ''}`);

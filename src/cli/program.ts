@@ -3,6 +3,8 @@ import { alertsCommand } from './alerts.js';
 import { deliveriesCommand } from './deliveries.js';
 import { modelsCommand } from './models.js';
 import { forecastCommand } from './forecast.js';
+import { incidentsCommand } from './incidents.js';
+import { silencesCommand } from './silences.js';
 import { oncallCommand } from './oncall.js';
 import { checkCommand, testCommand } from './prom-rules.js';
 import { runCommand } from './run.js';
@@ -31,5 +33,7 @@ export function createProgram(): Command {
   program.addCommand(modelsCommand());
   program.addCommand(scoreCommand());
   program.addCommand(forecastCommand());
+  program.addCommand(silencesCommand());
+  program.addCommand(incidentsCommand());
   return program;
 }

@@ -11,6 +11,7 @@ import { routingProblems } from '../actors/notifier/routing/check.js';
 import { checkOncall } from '../oncall/check.js';
 import { automationProblems } from '../automation/check.js';
 import { unattendedProblems } from '../oncall/unattended.js';
+import { noiseProblems } from '../noise/check.js';
 
 /** A configuration error: names the file, the path inside it and what is wrong. */
 export class ConfigError extends Error {
@@ -42,6 +43,12 @@ export interface VigilConfig {
   anomaly: Section<'anomaly'>;
   forecast: Section<'forecast'>;
   alerting: Section<'alerting'>;
+  silences: Section<'silences'>;
+  maintenance_windows: Section<'maintenance_windows'>;
+  monitoring_windows: Section<'monitoring_windows'>;
+  topology: Section<'topology'>;
+  inhibit_rules: Section<'inhibit_rules'>;
+  incidents: Section<'incidents'>;
 }
 
 const SECTIONS = ['server', 'auth', 'transport', 'store', 'log', 'collector', 'notifier', 'automation', 'anomaly', 'forecast', 'alerting'] as const;
@@ -167,6 +174,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
   problems.push(...automationProblems(config, checkSecret));
   problems.push(...anomalyProblems(config));
   problems.push(...unattendedProblems(config.forecast.unattended));
+  problems.push(...noiseProblems(config));
   return problems;
 }
 

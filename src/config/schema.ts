@@ -920,6 +920,80 @@ export const ForecastSchema = Strict(
   'The predictive analyzer: forecast grid, model, unattended calendar and precursor risks.',
 );
 
+// --- Noise control and incidents: silences, maintenance and monitoring windows, topology, inhibition, correlation ---
+
+const MatcherList = (description: string) =>
+  Type.Array(Type.String({ minLength: 1 }), { description: `${description} Alertmanager matchers: label="v", label!="v", label=~"re", label!~"re".` });
+
+export const StaticSilenceSchema = Strict(
+  {
+    matchers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Alertmanager matchers; every one must match.' }),
+    starts_at: Type.String({ format: 'date-time', description: 'RFC 3339 start.' }),
+    ends_at: Type.String({ format: 'date-time', description: 'RFC 3339 end.' }),
+    created_by: Type.String({ minLength: 1, default: 'config' }),
+    comment: Type.String({ minLength: 1 }),
+  },
+  'A silence written in the config (silences made through the API live in the store).',
+);
+
+const WindowFields = {
+  name: Type.String({ minLength: 1 }),
+  matchers: MatcherList('Alerts (resources, groups) the window applies to; every one must match.'),
+  schedule: Type.Array(Type.String(), { minItems: 1, description: 'Names from notifier.time_intervals: the window is open inside any of them.' }),
+};
+
+export const MaintenanceWindowSchema = Strict(
+  WindowFields,
+  'A recurring maintenance window: matching alerts are suppressed inside it and the time is left out of SLA figures.',
+);
+
+export const MonitoringWindowSchema = Strict(
+  WindowFields,
+  'When matching resources are watched (a test server 08:00 to 16:00): alerts outside it are kept but hidden from lists unless asked for.',
+);
+
+export const TopologyNodeSchema = Strict(
+  {
+    name: Type.String({ minLength: 1, description: 'The resource, as the value of topology.label in alert labels.' }),
+    kind: Type.Optional(Type.String({ description: 'load_balancer, app_server, database, host…: for people.' })),
+    parent: Type.Optional(Type.String({ description: 'The resource this one runs on (its host): when the parent fails, this one fails with it.' })),
+    depends_on: Type.Array(Type.String(), { default: [], description: 'Resources this one needs: their failures show as symptoms here.' }),
+  },
+  'One resource in the service topology.',
+);
+
+export const TopologySchema = Strict(
+  {
+    label: Type.String({ default: 'instance', description: 'Alert label that names the resource.' }),
+    nodes: Type.Array(TopologyNodeSchema, { default: [] }),
+  },
+  'Service topology: what runs on what and what depends on what.',
+  { default: {} },
+);
+
+export const InhibitRuleSchema = Strict(
+  {
+    name: Type.Optional(Type.String()),
+    source_matchers: MatcherList('Alerts that inhibit.'),
+    target_matchers: MatcherList('Alerts that get inhibited.'),
+    equal: Type.Array(Type.String(), { default: [], description: 'Labels that must have the same value on source and target (a missing label counts as empty).' }),
+    along_topology: Type.Boolean({ default: false, description: "Also require the source's resource to be one the target's resource depends on (parent or depends_on, transitively)." }),
+  },
+  "Alertmanager's inhibit_rules, plus dependency-aware inhibition over the topology.",
+);
+
+export const IncidentsSchema = Strict(
+  {
+    enabled: Type.Boolean({ default: true }),
+    window: Duration('Alerts starting within this long of an incident\'s last alert may join it', '10m'),
+    shared_labels: Type.Array(Type.String(), { default: ['service', 'cluster'], description: 'Labels whose equal values relate two alerts.' }),
+    min_confidence: OneOf(['high', 'medium-high', 'medium', 'low', 'very low'], { default: 'medium', description: 'Weakest relation that still joins an alert to an incident.' }),
+    related_samples: Type.Integer({ minimum: 0, default: 20, description: 'Recent samples of the alert\'s metric kept with the incident.' }),
+  },
+  'Correlation of alerts into incidents.',
+  { default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -932,6 +1006,12 @@ export const ConfigSchema = Type.Object(
     rules: Type.Optional(RulesSchema),
     notifier: Type.Optional(NotifierSchema),
     alerting: Type.Optional(AlertingSchema),
+    silences: Type.Optional(Type.Array(StaticSilenceSchema, { default: [] })),
+    maintenance_windows: Type.Optional(Type.Array(MaintenanceWindowSchema, { default: [] })),
+    monitoring_windows: Type.Optional(Type.Array(MonitoringWindowSchema, { default: [] })),
+    topology: Type.Optional(TopologySchema),
+    inhibit_rules: Type.Optional(Type.Array(InhibitRuleSchema, { default: [] })),
+    incidents: Type.Optional(IncidentsSchema),
     forecast: Type.Optional(ForecastSchema),
     automation: Type.Optional(AutomationSchema),
     runbooks: Type.Optional(RunbooksSchema),
@@ -960,6 +1040,12 @@ export type EventCountRule = Static<typeof EventCountRuleSchema>;
 export type SlaRule = Static<typeof SlaRuleSchema>;
 export type SystemEventRule = Static<typeof SystemEventRuleSchema>;
 export type AlertingConfig = Static<typeof AlertingSchema>;
+export type StaticSilenceConfig = Static<typeof StaticSilenceSchema>;
+export type MaintenanceWindowConfig = Static<typeof MaintenanceWindowSchema>;
+export type MonitoringWindowConfig = Static<typeof MonitoringWindowSchema>;
+export type TopologyConfig = Static<typeof TopologySchema>;
+export type InhibitRuleConfig = Static<typeof InhibitRuleSchema>;
+export type IncidentsConfig = Static<typeof IncidentsSchema>;
 export type ForecastConfig = Static<typeof ForecastSchema>;
 export type UnattendedWindow = Static<typeof UnattendedWindowSchema>;
 export type RiskRule = Static<typeof RiskRuleSchema>;

@@ -30,6 +30,7 @@ export function createMetrics() {
     anomalyEvents: new Counter({ name: 'vigil_anomaly_events_total', help: 'Anomaly events emitted, by state and severity.', labelNames: ['state', 'severity'], registers: [registry] }),
     anomalyRetrains: new Counter({ name: 'vigil_anomaly_retrains_total', help: 'Model retrainings, by reason (schedule, drift, request) and outcome.', labelNames: ['reason', 'outcome'], registers: [registry] }),
     anomalyModelBytes: new Gauge({ name: 'vigil_anomaly_model_bytes', help: 'Estimated memory of the models held: their serialized size at the last save.', registers: [registry] }),
+    incidentsChanged: new Counter({ name: 'vigil_incident_changes_total', help: 'Incident correlation outcomes: opened, joined, updated, failed.', labelNames: ['outcome'], registers: [registry] }),
     configReloadSuccess: new Gauge({ name: 'vigil_config_last_reload_successful', help: '1 if the last config reload succeeded.', registers: [registry] }),
     configReloadTime: new Gauge({ name: 'vigil_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config reload.', registers: [registry] }),
     runbookRuns: new Counter({ name: 'vigil_runbook_runs_total', help: 'Runbook executions by final state (succeeded, blocked, rolled_back, ...).', labelNames: ['runbook', 'state'], registers: [registry] }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMatcher, matchesAll, parseMatcher, parseMatchers } from '../../src/actors/notifier/routing/matchers.js';
+import { formatMatcher, matchesAll, parseMatcher, parseMatchers } from '../../src/labels/matchers.js';
 import { compileRouteTree, matchRoutes } from '../../src/actors/notifier/routing/route-tree.js';
 import { inTimeInterval } from '../../src/oncall/time-interval.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';

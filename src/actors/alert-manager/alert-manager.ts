@@ -10,7 +10,7 @@ import type { AlertEventRecord, AlertRecord } from '../../store/store.js';
 import type { Actor, ActorContext } from '../actor.js';
 import { alertMachine, LIVE_STATES, pendingTimers, type AlertContext, type AlertEmitted, type AlertEvent, type TimerKind } from './alert.machine.js';
 import { fingerprint } from './fingerprint.js';
-import { compileRule, type Observe, type RuleEvaluator } from './rules/index.js';
+import { compileRule, type ExcludedTime, type Observe, type RuleEvaluator } from './rules/index.js';
 import { loadPrometheusRules, type PrometheusRuleEvaluator } from './rules/prometheus.js';
 import type { Labels, RuleSpec } from './rules/rule.js';
 import { neverSuppressed, type Suppressor } from './suppressor.js';
@@ -88,6 +88,8 @@ const SUPPRESSIBLE = new Set(['pending', 'firing', 'acknowledged', 'suppressed']
 export interface AlertManagerOptions {
   /** Decides whether an active alert is muted (silences, maintenance, inhibition); never, by default. */
   suppressor?: Suppressor;
+  /** Time SLA rules leave out (maintenance windows); none, by default. */
+  slaExcluded?: ExcludedTime;
 }
 
 /**
@@ -364,7 +366,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   function compile(source: RuleConfig | PrometheusRuleEvaluator, previous: ActiveRule | undefined): ActiveRule {
     const config: RuleSpec = 'spec' in source ? source.spec : source;
     const text = JSON.stringify(config);
-    const evaluator = previous && previous.text === text ? previous.evaluator : 'spec' in source ? source : compileRule(source, clock.now());
+    const evaluator = previous && previous.text === text ? previous.evaluator : 'spec' in source ? source : compileRule(source, clock.now(), options.slaExcluded);
     const rule: Omit<ActiveRule, 'observe'> = {
       evaluator,
       config,

@@ -2,8 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Bus } from '../../bus/bus.js';
 import { envelope } from '../../bus/messages.js';
-import type { AlertRecord, Store } from '../../store/store.js';
 import type { Principal } from '../auth.js';
+import type { VigilConfig } from '../../config/load.js';
+import { compileWindows, monitored } from '../../noise/windows.js';
+import type { AlertRecord, Store } from '../../store/store.js';
+
+/** Monitoring windows hide (never drop) alerts that began outside the hours their resources are watched. */
+function withinMonitoring(alerts: AlertRecord[], config: VigilConfig): AlertRecord[] {
+  if (config.monitoring_windows.length === 0) return alerts;
+  const windows = compileWindows(config.monitoring_windows, config.notifier.time_intervals);
+  return alerts.filter((a) => monitored(windows, a.labels, a.activeAt ?? a.updatedAt));
+}
 
 const ListQuery = {
   type: 'object',
@@ -12,6 +21,7 @@ const ListQuery = {
     state: { type: 'string', maxLength: 64 },
     rule: { type: 'string', maxLength: 256 },
     limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 500 },
+    outside_monitoring: { type: 'boolean', default: false, description: 'Also list alerts that began outside their monitoring windows.' },
   },
 } as const;
 
@@ -45,15 +55,16 @@ const ACCEPTS = {
   resolve: ['firing', 'acknowledged', 'suppressed'],
 } as const;
 
-export function registerAlertRoutes(api: FastifyInstance, deps: { store: Store; bus: Bus }): void {
-  api.get<{ Querystring: { state?: string; rule?: string; limit: number } }>(
+export function registerAlertRoutes(api: FastifyInstance, deps: { store: Store; bus: Bus; config?(): VigilConfig }): void {
+  api.get<{ Querystring: { state?: string; rule?: string; limit: number; outside_monitoring: boolean } }>(
     '/api/v1/alerts',
     { config: { role: 'viewer' }, schema: { querystring: ListQuery } },
     async (req) => {
       const where: { state?: string; rule?: string } = {};
       if (req.query.state) where.state = req.query.state;
       if (req.query.rule) where.rule = req.query.rule;
-      const alerts = await deps.store.alerts.find({ where, orderBy: { field: 'updatedAt', direction: 'desc' }, limit: req.query.limit });
+      const found = await deps.store.alerts.find({ where, orderBy: { field: 'updatedAt', direction: 'desc' }, limit: req.query.limit });
+      const alerts = req.query.outside_monitoring || !deps.config ? found : withinMonitoring(found, deps.config());
       // The machine snapshot is internal state, not part of the API.
       return { alerts: alerts.map(({ snapshot: _snapshot, ...rest }) => rest) };
     },

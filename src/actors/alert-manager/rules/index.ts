@@ -8,12 +8,12 @@ import { groupRule } from './group.js';
 import { outlierRule } from './outlier.js';
 import { predictRule } from './predict.js';
 import type { RuleEvaluator } from './rule.js';
-import { slaRule } from './sla.js';
+import { slaRule, type ExcludedTime } from './sla.js';
 import { systemEventRule } from './system-event.js';
 import { thresholdRule } from './threshold.js';
 
 /** The one place that maps a rule kind to its evaluator: a new kind is one file plus one line. */
-export function compileRule(rule: RuleConfig, loadedAt: number): RuleEvaluator {
+export function compileRule(rule: RuleConfig, loadedAt: number, slaExcluded?: ExcludedTime): RuleEvaluator {
   switch (rule.kind) {
     case 'threshold':
       return thresholdRule(rule);
@@ -34,10 +34,11 @@ export function compileRule(rule: RuleConfig, loadedAt: number): RuleEvaluator {
     case 'event_count':
       return eventCountRule(rule);
     case 'sla':
-      return slaRule(rule);
+      return slaRule(rule, slaExcluded);
     case 'system_event':
       return systemEventRule(rule);
   }
 }
 
 export type { Observe, RuleEvaluator } from './rule.js';
+export type { ExcludedTime } from './sla.js';

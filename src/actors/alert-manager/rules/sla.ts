@@ -16,11 +16,14 @@ interface Uptime {
   up: Float64Array;
 }
 
+/** Ms of [from, to) that SLA figures leave out for a series with these labels (maintenance windows). */
+export type ExcludedTime = (labels: Readonly<Record<string, string>>, from: number, to: number) => number;
+
 /**
  * Uptime, the share of time a series was non-zero (each sample's state holds until the next sample),
  * over a sliding window kept in 64 buckets per series; fires below the objective.
  */
-export function slaRule(rule: SlaRule): RuleEvaluator {
+export function slaRule(rule: SlaRule, excluded?: ExcludedTime): RuleEvaluator {
   const windowMs = parseDuration(rule.window);
   const bucketMs = windowMs / BUCKETS;
   const series = new Map<string, Uptime>();
@@ -45,8 +48,10 @@ export function slaRule(rule: SlaRule): RuleEvaluator {
         u.total[slot] = 0;
         u.up[slot] = 0;
       }
-      (u.total[slot] as number) += elapsed;
-      if (u.lastUp) (u.up[slot] as number) += elapsed;
+      // Time inside a maintenance window is neither up nor down: it is not counted at all.
+      const counted = elapsed - (excluded?.(sample.labels, u.lastAt, sample.t) ?? 0);
+      (u.total[slot] as number) += counted;
+      if (u.lastUp) (u.up[slot] as number) += counted;
       u.lastAt = sample.t;
       u.lastUp = sample.v !== 0;
       let total = 0;
@@ -56,6 +61,7 @@ export function slaRule(rule: SlaRule): RuleEvaluator {
         total += u.total[i] as number;
         up += u.up[i] as number;
       }
+      if (total <= 0) return;
       const percent = (100 * up) / total;
       observe(sample.series, percent < rule.objective, percent, sample.labels, sample.t);
     },

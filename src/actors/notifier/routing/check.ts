@@ -1,5 +1,5 @@
 import type { NotifierConfig, RouteConfig } from '../../../config/schema.js';
-import { MatcherError, parseMatchers } from './matchers.js';
+import { MatcherError, parseMatchers } from '../../../labels/matchers.js';
 import { timeIntervalProblems } from '../../../oncall/time-interval.js';
 
 export interface RoutingProblem {

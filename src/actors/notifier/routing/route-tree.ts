@@ -1,6 +1,6 @@
 import type { NotifierConfig, RouteConfig } from '../../../config/schema.js';
 import { parseDuration } from '../../../series/duration.js';
-import { formatMatcher, matchesAll, parseMatchers, type Matcher } from './matchers.js';
+import { formatMatcher, matchesAll, parseMatchers, type Matcher } from '../../../labels/matchers.js';
 
 /** Alertmanager's defaults for the root route. */
 export const DEFAULT_GROUP_WAIT = '30s';
