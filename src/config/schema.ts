@@ -203,7 +203,7 @@ export const PredictRuleSchema = Strict(
     ...seriesSelector,
     threshold: Type.Number({ description: 'The value whose crossing is forecast.' }),
     direction: OneOf(['above', 'below'], { default: 'above' }),
-    within: Duration('Alert when the crossing is expected within this horizon', '24h'),
+    within: Duration('Alert when the crossing is expected within this horizon', '3d'),
     min_confidence: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
     severity: SeverityField,
     labels: Type.Optional(Labels),
