@@ -22,7 +22,7 @@ describe('anomaly config', () => {
   });
 
   it.each([
-    ['an unknown detector', 'anomaly: { detector: lstm }\n', 'config/test.yaml:1: anomaly.detector: unknown detector "lstm" (known: ensemble, robust, iforest)'],
+    ['an unknown detector', 'anomaly: { detector: lstm }\n', 'config/test.yaml:1: anomaly.detector: unknown detector "lstm" (known: ensemble, robust, iforest, neural)'],
     ['bands out of order', 'anomaly:\n  severity: { warning: 0.95, critical: 0.9 }\n', 'config/test.yaml:2: anomaly.severity.warning: warning (0.95) must not be above critical (0.9)'],
     ['a threshold above 1', 'anomaly: { threshold: 2 }\n', 'config/test.yaml:1: anomaly.threshold: must be <= 1'],
     ['duplicate groups', 'anomaly:\n  multivariate:\n    - { name: h, by: instance, metrics: [a, b] }\n    - { name: h, by: instance, metrics: [c, d] }\n', 'config/test.yaml:4: anomaly.multivariate[1].name: duplicate group name "h"'],
