@@ -24,7 +24,7 @@ export interface RobustParams {
   zHalf: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxSlots: 336, warmup: 16, zHalf: 15 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
