@@ -109,7 +109,7 @@ describe('anomaly detector on the local transport', () => {
     expect(spike).toMatchObject({ series: 'node_cpu_usage{instance="h1"}', name: 'node_cpu_usage', labels: { instance: 'h1' }, value: cpu.values[450], recommendation: 'check CPU-heavy processes' });
     expect(spike.score).toBeGreaterThanOrEqual(0.5);
     expect(spike.value).toBeGreaterThan(spike.expected.upper);
-    expect(Object.keys(spike.detectors).sort()).toEqual(['iforest', 'robust']);
+    expect(Object.keys(spike.detectors).sort()).toEqual(['robust']);
     expect(['info', 'warning', 'critical']).toContain(spike.severity);
     // Settles after settle.points (5) quiet points.
     expect(events.filter((e) => e.state === 'normal' && e.t > T0 + 450 * STEP).map((e) => e.t)).toEqual([T0 + 455 * STEP]);

@@ -78,7 +78,7 @@ describe('vigil models and /api/v1/models', { timeout: 60_000 }, () => {
 
     const json = (await (await api(`/api/v1/models/${encodeURIComponent(SERIES)}`, 'viewer-token')).json()) as { model: { kind: string; bytes: number; params: { hyperParameters: { families: string[] } } } };
     expect(json.model.kind).toBe('ensemble');
-    expect(json.model.params.hyperParameters.families).toEqual(['robust', 'iforest']);
+    expect(json.model.params.hyperParameters.families).toEqual(['robust']);
     expect((await api('/api/v1/models/nope', 'viewer-token')).status).toBe(404);
 
     const all = await vigil(['models', 'retrain', '--all', '--url', url, '--token', 'admin-token', '--json']);

@@ -1,3 +1,5 @@
+import type { LikelihoodParams } from './likelihood.js';
+
 /** A scoring family: turns a point into a raw surprise score; calibration happens in the pipeline. */
 export interface RawScore {
   /** Raw surprise in [0,1]; not comparable across series until calibrated. */
@@ -18,4 +20,6 @@ export interface ScoringFamily {
   save(): FamilyState;
   retrain?(): Promise<void>;
   readonly retrainDue?: boolean;
+  /** Calibration defaults that depend on the family's raw scale (the pipeline's options override them). */
+  readonly calibration?: Partial<LikelihoodParams>;
 }

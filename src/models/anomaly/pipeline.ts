@@ -66,7 +66,7 @@ interface PipelineState {
 
 const VERSION = 1;
 const DEFAULT_QUIET_POINTS = 100;
-const DEFAULT_QUIET_ESCALATION = 0.1;
+const DEFAULT_QUIET_ESCALATION = 0.3;
 
 class Pipeline implements StreamingDetector {
   private points: number;
@@ -147,8 +147,8 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
     combine: options.combine ?? 'mean',
     quietEscalation: options.quietEscalation ?? DEFAULT_QUIET_ESCALATION,
   };
-  const families = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
-  return new Pipeline(name, params, families, families.map(() => new AnomalyLikelihood(params.likelihood)));
+  const families: ScoringFamily[] = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
+  return new Pipeline(name, params, families, families.map((f) => new AnomalyLikelihood({ ...f.calibration, ...params.likelihood })));
 }
 
 export function restorePipeline(saved: DetectorState): StreamingDetector {
@@ -157,14 +157,14 @@ export function restorePipeline(saved: DetectorState): StreamingDetector {
   const params = saved.params as unknown as PipelineParams;
   const state = saved.state as PipelineState;
   let offset = 0;
-  const families = params.families.map((name, i) => {
+  const families: ScoringFamily[] = params.families.map((name, i) => {
     const size = state.weightSizes[i] ?? 0;
     const familyState: FamilyState = { ...(state.families[i] as FamilyState) };
     if (size > 0 && saved.weights) familyState.weights = saved.weights.subarray(offset, offset + size);
     offset += size;
     return FAMILIES[name].restore(familyState);
   });
-  const likelihoods = state.likelihoods.map((l) => new AnomalyLikelihood(params.likelihood, l));
+  const likelihoods = state.likelihoods.map((l, i) => new AnomalyLikelihood({ ...families[i]?.calibration, ...params.likelihood }, l));
   return new Pipeline(saved.kind as DetectorName, params, families, likelihoods, state);
 }
 

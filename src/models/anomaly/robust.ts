@@ -5,6 +5,7 @@
  * (none, daily, weekly) has had the smallest recent error.
  */
 import type { FamilyState, RawScore, ScoringFamily } from './family.js';
+import type { LikelihoodParams } from './likelihood.js';
 import { RollingWindow, type RollingWindowState } from './rolling.js';
 
 export interface RobustParams {
@@ -16,11 +17,14 @@ export interface RobustParams {
   maxSlots: number;
   /** Points before the first non-zero score. */
   warmup: number;
-  /** Robust z at which the raw score saturates at 1. */
-  zMax: number;
+  /**
+   * Robust z at which the raw score is 0.5: raw = z / (z + zHalf) never saturates, so the calibration can
+   * still rank a 50-sigma spike above a 5-sigma one on a series whose MAD is tiny.
+   */
+  zHalf: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.25, maxSlots: 336, warmup: 16, zMax: 100 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
@@ -59,6 +63,11 @@ export class RobustFamily implements ScoringFamily {
   private readonly p: RobustParams;
   private readonly s: RobustState;
   private windows: RollingWindow[];
+  /**
+   * The spread of raw scores is floored at the raw step of one robust sigma (1/zHalf near 0), so a quiet
+   * series' 1-in-100 wiggle of three sigmas is not rated as rare as a real excursion.
+   */
+  readonly calibration: Partial<LikelihoodParams>;
 
   constructor(params: Partial<RobustParams> = {}, saved?: RobustState) {
     this.p = { ...ROBUST_DEFAULTS, ...params };
@@ -67,6 +76,7 @@ export class RobustFamily implements ScoringFamily {
       baselines: [{ slots: [], seen: 0, periodMs: 0, error: 0, errors: 0, window: { size: this.p.window, values: [] } }],
     };
     this.windows = this.s.baselines.map((b) => RollingWindow.restore(b.window));
+    this.calibration = { minVariance: (1 / this.p.zHalf) ** 2 };
   }
 
   static restore(saved: FamilyState): RobustFamily {
@@ -111,7 +121,7 @@ export class RobustFamily implements ScoringFamily {
 
     const chosen = best ?? { z: 0, center: value, sigma: 0 };
     const z = s.points <= this.p.warmup ? 0 : Math.max(chosen.z, flatZ);
-    return { raw: Math.min(1, z / this.p.zMax), expected: { value: chosen.center, lower: chosen.center - 3 * chosen.sigma, upper: chosen.center + 3 * chosen.sigma } };
+    return { raw: z / (z + this.p.zHalf), expected: { value: chosen.center, lower: chosen.center - 3 * chosen.sigma, upper: chosen.center + 3 * chosen.sigma } };
   }
 
   save(): FamilyState {
