@@ -58,6 +58,9 @@ export interface ResourceScore {
   main: { series: string; value: number; expected: PointScore['expected'] };
 }
 
+/** The whitened distance that maps to a raw score of one half. */
+const DISTANCE_HALF = 3;
+
 export class ResourceWatch {
   dirty: boolean;
   private readonly s: ResourceState;
@@ -149,7 +152,9 @@ export class ResourceWatch {
     const forestRaw = this.forest && w ? Math.max(0, 2 * (this.forest.predict([w])[0] as number) - 1) : 0;
     // The forest ranks a point beyond the training range like the most extreme training point; the
     // Mahalanobis distance says how far beyond it is.
-    const distanceRaw = w ? Math.sqrt(w.reduce((a, v) => a + v * v, 0)) : 0;
+    // Squashed into [0, 1) like every raw score the calibration bins (it never saturates, so far stays farther).
+    const distance2 = w ? w.reduce((a, v) => a + v * v, 0) : 0;
+    const distanceRaw = Math.sqrt(distance2) / (Math.sqrt(distance2) + DISTANCE_HALF);
     const forest = this.likelihoods[0].update(forestRaw);
     const distance = this.likelihoods[1].update(distanceRaw);
     const score = (forest + distance) / 2;
