@@ -13,7 +13,7 @@ import { fingerprint } from './fingerprint.js';
 import { compileRule, type ExcludedTime, type Observe, type RuleEvaluator } from './rules/index.js';
 import { loadPrometheusRules, type PrometheusRuleEvaluator } from './rules/prometheus.js';
 import type { Labels, RuleSpec } from './rules/rule.js';
-import { neverSuppressed, type Suppressor } from './suppressor.js';
+import { neverSuppressed, type Suppression, type Suppressor } from './suppressor.js';
 import { expandTemplates } from '../../template/template.js';
 
 /** Alertmanager's "no end time", sent as endsAt while an alert fires. */
@@ -190,18 +190,36 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
         if (!holds) return;
         alert = openAlert(rule as ActiveRule, key, labels);
       }
-      dispatch(alert, { type: holds ? 'condition.true' : 'condition.false', at, value, timing: rule.evaluator.timing });
-      checkSuppression(alert, at);
+      const { timing } = rule.evaluator;
+      if (!holds) {
+        dispatch(alert, { type: 'condition.false', at, value, timing });
+        checkSuppression(alert, at);
+        return;
+      }
+      // Asked before the condition counts, so an alert muted at the moment it would fire never pages.
+      const suppression = suppressor.check(alert.labels, at);
+      muteBeforeFiring(alert, at, suppression);
+      dispatch(alert, { type: 'condition.true', at, value, timing, ...(suppression ? { suppression } : {}) });
+      applySuppression(alert, at, suppression);
     };
   }
 
   /** Asks the suppressor about an active alert and moves it in or out of `suppressed`. */
   function checkSuppression(alert: LiveAlert, at: number): void {
+    if (SUPPRESSIBLE.has(alert.machine.getSnapshot().value)) applySuppression(alert, at, suppressor.check(alert.labels, at));
+  }
+
+  /** Moves an active alert in or out of `suppressed` by the suppressor's answer. */
+  function applySuppression(alert: LiveAlert, at: number, suppression: Suppression | undefined): void {
     const state = alert.machine.getSnapshot().value;
     if (!SUPPRESSIBLE.has(state)) return;
-    const suppression = suppressor.check(alert.labels, at);
-    if (suppression && state !== 'suppressed') dispatch(alert, { type: 'suppress', at, by: suppression.by, reason: suppression.reason });
+    if (suppression && state !== 'suppressed') dispatch(alert, { type: 'suppress', at, ...suppression });
     else if (!suppression && state === 'suppressed') dispatch(alert, { type: 'unsuppress', at });
+  }
+
+  /** Mutes an active, not yet muted alert before an event that may make it fire; lifting waits until after the event. */
+  function muteBeforeFiring(alert: LiveAlert, at: number, suppression: Suppression | undefined): void {
+    if (suppression) applySuppression(alert, at, suppression);
   }
 
   function timerMessage(alert: LiveAlert, timer: TimerKind, deadline: number, now: number): OutgoingMessage {
@@ -522,7 +540,12 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
           const { fingerprint: fp, timer, deadline } = (message as Envelope<'alert.timer'>).payload;
           const alert = alertsByFingerprint.get(fp);
           // No alert: it went inactive, closed or its rule was removed, so the timer is stale.
-          return touching(() => alert && dispatch(alert, { type: 'timer', timer, deadline }));
+          return touching(() => {
+            if (!alert) return;
+            // A silence created since the last tick mutes a pending alert before its `for` timer fires it.
+            if (timer === 'for') muteBeforeFiring(alert, deadline, suppressor.check(alert.labels, deadline));
+            dispatch(alert, { type: 'timer', timer, deadline });
+          });
         }
         case 'alert.ack': {
           const { fingerprint: fp, by, comment } = (message as Envelope<'alert.ack'>).payload;
