@@ -7,25 +7,33 @@ export interface Bus {
   publish(messages: readonly Envelope[], options?: SendOptions): Promise<void>;
 }
 
+/** Message types that batch items about many series, and the payload field holding the items. */
+const SERIES_BATCHES = { samples: 'samples', anomaly: 'events', prediction: 'predictions' } as const;
+type SeriesBatchType = keyof typeof SERIES_BATCHES;
+
+const isSeriesBatch = (m: Envelope): m is Envelope<SeriesBatchType> => m.type in SERIES_BATCHES;
+
 /**
- * A batch of samples spans many series, but each series must land in the one partition that owns it
- * (its state lives in exactly one process). Split the batch per partition of the receiving inbox; the
- * key of each part is one of its series, which hashes to that same partition.
+ * A batch spans many series, but each series must land in the one partition that owns it (its state,
+ * a model or an alert, lives in exactly one process). Split the batch per partition of the receiving
+ * inbox; the key of each part is one of its series, which hashes to that same partition.
  */
-function splitSamples(message: Envelope<'samples'>, partitions: number): Envelope[] {
-  const groups = new Map<number, Envelope<'samples'>['payload']['samples']>();
-  for (const s of message.payload.samples) {
-    const p = partitionOf(s.series, partitions);
+function splitBySeries(message: Envelope<SeriesBatchType>, partitions: number): Envelope[] {
+  const field = SERIES_BATCHES[message.type];
+  const items = (message.payload as unknown as Record<string, readonly { series: string }[]>)[field] ?? [];
+  const groups = new Map<number, { series: string }[]>();
+  for (const item of items) {
+    const p = partitionOf(item.series, partitions);
     const group = groups.get(p);
-    if (group) group.push(s);
-    else groups.set(p, [s]);
+    if (group) group.push(item);
+    else groups.set(p, [item]);
   }
-  return [...groups].map(([p, samples]) => ({ ...message, id: `${message.id}-p${p}`, key: samples[0]!.series, payload: { ...message.payload, samples } }));
+  return [...groups].map(([p, part]) => ({ ...message, id: `${message.id}-p${p}`, key: part[0]!.series, payload: { ...message.payload, [field]: part } }));
 }
 
 function forInbox(messages: readonly Envelope[], partitions: number): readonly Envelope[] {
   if (partitions <= 1) return messages;
-  return messages.flatMap((m) => (m.type === 'samples' ? splitSamples(m as Envelope<'samples'>, partitions) : [m]));
+  return messages.flatMap((m) => (isSeriesBatch(m) ? splitBySeries(m, partitions) : [m]));
 }
 
 /** Fans each message out to the inboxes that subscribe to its type, one send per inbox. */
