@@ -1,5 +1,5 @@
 import { partitionOf } from '../series/series.js';
-import { ROUTES, type Envelope, type InboxName, type MessageType } from './messages.js';
+import { riskKey, ROUTES, type Envelope, type InboxName, type MessageType } from './messages.js';
 import type { SendOptions, Transport } from './transport.js';
 
 /** What an actor is given to talk to others: publish a message; the routing table decides who hears it. */
@@ -7,8 +7,14 @@ export interface Bus {
   publish(messages: readonly Envelope[], options?: SendOptions): Promise<void>;
 }
 
-/** Message types that batch items about many series, and the payload field holding the items. */
-const SERIES_BATCHES = { samples: 'samples', anomaly: 'events', prediction: 'predictions' } as const;
+const bySeries = (item: { series: string }) => item.series;
+/** Message types that batch items about many series (or resources): the payload field holding them, and each item's partition key. */
+const SERIES_BATCHES = {
+  samples: { field: 'samples', key: bySeries },
+  anomaly: { field: 'events', key: bySeries },
+  prediction: { field: 'predictions', key: bySeries },
+  risk: { field: 'events', key: riskKey },
+} as const;
 type SeriesBatchType = keyof typeof SERIES_BATCHES;
 
 const isSeriesBatch = (m: Envelope): m is Envelope<SeriesBatchType> => m.type in SERIES_BATCHES;
@@ -19,16 +25,19 @@ const isSeriesBatch = (m: Envelope): m is Envelope<SeriesBatchType> => m.type in
  * inbox; the key of each part is one of its series, which hashes to that same partition.
  */
 function splitBySeries(message: Envelope<SeriesBatchType>, partitions: number): Envelope[] {
-  const field = SERIES_BATCHES[message.type];
-  const items = (message.payload as unknown as Record<string, readonly { series: string }[]>)[field] ?? [];
-  const groups = new Map<number, { series: string }[]>();
+  const { field } = SERIES_BATCHES[message.type];
+  // Each type's items go with its own key function; the table above keeps the two together.
+  const key = SERIES_BATCHES[message.type].key as (item: unknown) => string;
+  const items = (message.payload as unknown as Record<string, readonly unknown[]>)[field] ?? [];
+  const groups = new Map<number, { key: string; items: unknown[] }>();
   for (const item of items) {
-    const p = partitionOf(item.series, partitions);
+    const k = key(item);
+    const p = partitionOf(k, partitions);
     const group = groups.get(p);
-    if (group) group.push(item);
-    else groups.set(p, [item]);
+    if (group) group.items.push(item);
+    else groups.set(p, { key: k, items: [item] });
   }
-  return [...groups].map(([p, part]) => ({ ...message, id: `${message.id}-p${p}`, key: part[0]!.series, payload: { ...message.payload, [field]: part } }));
+  return [...groups].map(([p, part]) => ({ ...message, id: `${message.id}-p${p}`, key: part.key, payload: { ...message.payload, [field]: part.items } }));
 }
 
 function forInbox(messages: readonly Envelope[], partitions: number): readonly Envelope[] {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBus } from '../../src/bus/bus.js';
 import { LocalTransport } from '../../src/bus/local/local-transport.js';
-import { envelope, type AnomalyEvent, type Envelope, type PredictionEvent } from '../../src/bus/messages.js';
+import { envelope, riskKey, type AnomalyEvent, type Envelope, type PredictionEvent, type RiskEvent } from '../../src/bus/messages.js';
 import { makeSample, partitionOf, type Sample } from '../../src/series/series.js';
 import { waitFor } from '../helpers/servers.js';
 
@@ -20,8 +20,11 @@ const predictionOf = (host: string): PredictionEvent => {
   return { rule: 'DiskFull', series, name, labels, t, value: v, threshold: 90, direction: 'above', confidence: 0.9, ratePerHour: 1 };
 };
 
-/** The series each delivered message's items concern. */
+const riskOf = (host: string): RiskEvent => ({ state: 'raised', rule: 'HostSaturated', labels: { host }, score: 1, reasons: [], since: T, t: T, severity: 'warning' });
+
+/** The series (for risks: the resource's key) each delivered message's items concern. */
 const seriesIn = (m: Envelope): string[] => {
+  if (m.type === 'risk') return (m.payload as { events: RiskEvent[] }).events.map(riskKey);
   const p = m.payload as { samples?: Sample[]; events?: AnomalyEvent[]; predictions?: PredictionEvent[] };
   return [...(p.samples ?? []), ...(p.events ?? []), ...(p.predictions ?? [])].map((i) => i.series);
 };
@@ -34,9 +37,10 @@ describe('bus on the local transport with two alert-manager partitions', () => {
     ['samples', envelope('samples', 'm1', { source: 'test', samples: HOSTS.map(sampleOf) }, sampleOf('a').series, T)],
     ['anomaly', envelope('anomaly', 'm1', { events: HOSTS.map(anomalyOf) }, anomalyOf('a').series, T)],
     ['prediction', envelope('prediction', 'm1', { predictions: HOSTS.map(predictionOf) }, predictionOf('a').series, T)],
+    ['risk', envelope('risk', 'm1', { events: HOSTS.map(riskOf) }, 'any', T)],
   ] as const)('splits a %s batch so every series reaches the partition that owns its alerts', async (_type, message) => {
-    const owners = new Set(HOSTS.map((h) => partitionOf(sampleOf(h).series, PARTITIONS)));
-    expect(owners.size).toBe(PARTITIONS); // the batch really spans both partitions
+    const expected = HOSTS.map((h) => (message.type === 'risk' ? riskKey(riskOf(h)) : sampleOf(h).series));
+    expect(new Set(expected.map((s) => partitionOf(s, PARTITIONS))).size).toBe(PARTITIONS); // the batch really spans both partitions
     transport = new LocalTransport({ partitions: { 'alert-manager': PARTITIONS } });
     const delivered: { partition: number; series: string[]; type: string }[] = [];
     await transport.consume('alert-manager', async (m, ctx) => void delivered.push({ partition: ctx.partition, series: seriesIn(m), type: m.type }));
@@ -44,6 +48,6 @@ describe('bus on the local transport with two alert-manager partitions', () => {
     await waitFor('both parts delivered', async () => delivered.flatMap((d) => d.series).length >= HOSTS.length || undefined, 5_000, 5);
     expect(delivered.map((d) => d.type)).toEqual([message.type, message.type]);
     for (const d of delivered) for (const series of d.series) expect(partitionOf(series, PARTITIONS), series).toBe(d.partition);
-    expect(delivered.flatMap((d) => d.series).sort()).toEqual(HOSTS.map((h) => sampleOf(h).series).sort());
+    expect(delivered.flatMap((d) => d.series).sort()).toEqual(expected.sort());
   });
 });
