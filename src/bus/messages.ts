@@ -1,4 +1,4 @@
-import type { Sample } from '../series/series.js';
+import { seriesId, type Sample } from '../series/series.js';
 
 /** Every actor's inbox. An actor reads only its own inbox and writes only messages. */
 export const INBOXES = ['collector', 'anomaly-detector', 'predictive-analyzer', 'alert-manager', 'notifier', 'automation'] as const;
@@ -87,6 +87,9 @@ export interface RiskEvent {
   severity: 'info' | 'warning' | 'critical';
 }
 
+/** The resource a risk concerns as one key: the partition key of its events and the alert manager's key for its alert. */
+export const riskKey = (event: Pick<RiskEvent, 'rule' | 'labels'>) => seriesId(event.rule, event.labels);
+
 /** Something Vigil itself noticed (a runbook failed, a model could not be trained); rules can alert on it. */
 export interface SystemEvent {
   source: InboxName | 'daemon';
@@ -134,7 +137,7 @@ export interface MessagePayloads {
   anomaly: { events: AnomalyEvent[] };
   /** Forecasts for series watched by `predict` rules, batched per partition. */
   prediction: { predictions: PredictionEvent[] };
-  /** Precursor risks raised or cleared by the predictive analyzer. */
+  /** Precursor risks raised or cleared by the predictive analyzer, batched per partition of their `riskKey`. */
   risk: { events: RiskEvent[] };
   /** One event raised by Vigil itself. */
   'system.event': SystemEvent;

@@ -130,7 +130,7 @@ function checkSemantics(config: VigilConfig): { path: (string | number)[]; messa
     if (seen.has(rule.name)) problems.push({ path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
     seen.add(rule.name);
   });
-  problems.push(...ruleProblems(config.rules, config.notifier.time_intervals), ...ruleFileProblems(config));
+  problems.push(...ruleProblems(config.rules, config.notifier.time_intervals, config.forecast.risks), ...ruleFileProblems(config));
   const receivers = new Set(config.notifier.receivers.map((r) => r.name));
   // A root route that names its receivers never falls back to default_receiver.
   const rootNamesReceivers = Boolean(config.notifier.route?.receiver ?? config.notifier.route?.receivers?.length);

@@ -312,9 +312,19 @@ export const SystemEventRuleSchema = Strict(
   "Vigil's own events (a runbook failed, a model could not be trained).",
 );
 
+export const RiskAlertRuleSchema = Strict(
+  {
+    ...ruleBase,
+    severity: Type.Optional(OneOf(['info', 'warning', 'critical'], { description: "The alert's severity; the risk's own when omitted." })),
+    kind: Type.Literal('risk'),
+    risk: Type.String({ minLength: 1, description: 'Name of a forecast.risks entry.' }),
+  },
+  "Fires when the predictive analyzer raises a precursor risk of forecast.risks; its clearing resolves. Annotations: score, reasons, since.",
+);
+
 export const RuleSchema = KindUnion(
-  [ThresholdRuleSchema, AnomalyRuleSchema, PredictRuleSchema, CompositeRuleSchema, ExpressionRuleSchema, GroupRuleSchema, OutlierRuleSchema, AbsenceRuleSchema, EventCountRuleSchema, SlaRuleSchema, SystemEventRuleSchema],
-  'A rule: kind threshold, anomaly, predict, composite, expression, group, outlier, absence, event_count, sla or system_event.',
+  [ThresholdRuleSchema, AnomalyRuleSchema, PredictRuleSchema, CompositeRuleSchema, ExpressionRuleSchema, GroupRuleSchema, OutlierRuleSchema, AbsenceRuleSchema, EventCountRuleSchema, SlaRuleSchema, SystemEventRuleSchema, RiskAlertRuleSchema],
+  'A rule: kind threshold, anomaly, predict, composite, expression, group, outlier, absence, event_count, sla, system_event or risk.',
 );
 
 export const RulesSchema = Type.Array(RuleSchema, { default: [] });
@@ -1039,6 +1049,7 @@ export type AbsenceRule = Static<typeof AbsenceRuleSchema>;
 export type EventCountRule = Static<typeof EventCountRuleSchema>;
 export type SlaRule = Static<typeof SlaRuleSchema>;
 export type SystemEventRule = Static<typeof SystemEventRuleSchema>;
+export type RiskAlertRule = Static<typeof RiskAlertRuleSchema>;
 export type AlertingConfig = Static<typeof AlertingSchema>;
 export type StaticSilenceConfig = Static<typeof StaticSilenceSchema>;
 export type MaintenanceWindowConfig = Static<typeof MaintenanceWindowSchema>;

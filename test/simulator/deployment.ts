@@ -73,9 +73,12 @@ export function simulatedDeployment(configText: string, start: number) {
   const agenda = new Agenda();
   const pendingIds = new Set<string>();
   let seq = 0;
+  /** Every message the actors published, in order. */
+  const published: Envelope[] = [];
   const bus: Bus = {
     async publish(messages, options) {
       for (const message of messages) {
+        published.push(message);
         if (pendingIds.has(message.id)) continue;
         pendingIds.add(message.id);
         agenda.push({ message, due: clock.t + (options?.delayMs ?? 0), seq: seq++ });
@@ -109,6 +112,9 @@ export function simulatedDeployment(configText: string, start: number) {
     clock,
     metrics,
     config,
+    published,
+    /** Hands one message to the actors that subscribe to it, at once (as another actor would publish it). */
+    deliver,
     async start() {
       for (const actor of actors.values()) await actor.start?.();
     },

@@ -83,8 +83,8 @@ describe('alert lifecycle', () => {
     expect(await state()).toBe('resolved');
     expect(w.pages()).toEqual(['firing Hot@2', 'resolved Hot@5']);
     expect(await w.history(await fp())).toEqual([
-      'inactive->pending by system: condition met',
-      'pending->suppressed by silence:42: deploying',
+      // Muted the moment the condition became true: straight to suppressed, never pending in the open.
+      'inactive->suppressed by silence:42: condition met; deploying',
       'suppressed->firing by system: suppression ended',
       'firing->suppressed by maintenance:rack-4: in maintenance window',
       'suppressed->resolved by system: condition cleared',

@@ -357,3 +357,38 @@ describe('alert machine: acknowledgement', () => {
     expect(after.notifies()).toEqual(['resolved']);
   });
 });
+
+describe('alert machine: a condition that becomes true while muted', () => {
+  const suppression = { by: 'silence:s1', reason: 'silenced by ann: rebuilding' };
+
+  it('without `for`: enters suppressed directly, fired silently; pages only when the suppression ends', () => {
+    const alert = simulate({ forMs: 0, keepFiringForMs: 0 });
+    alert.setNow(1000);
+    alert.actor.send({ type: 'condition.true', at: 1000, value: 0, timing: { forMs: 0, keepFiringForMs: 0 }, suppression });
+    expect(alert.state).toBe('suppressed');
+    expect(alert.notifies()).toEqual([]);
+    expect(alert.emitted.filter((e) => e.type === 'transition')).toEqual([{ type: 'transition', from: 'inactive', to: 'suppressed', at: 1000, by: 'silence:s1', reason: 'condition met; silenced by ann: rebuilding' }]);
+    expect(alert.context).toMatchObject({ activeAt: 1000, firedAt: 1000, suppressedFrom: 'firing', notified: false });
+    expect(alert.timers).toEqual([]);
+    alert.actor.send({ type: 'unsuppress', at: 2000 });
+    expect(alert.state).toBe('firing');
+    expect(alert.notifies()).toEqual(['firing']);
+    expect(alert.context.firedAt).toBe(1000);
+  });
+
+  it('with `for`: muted while pending, its `for` timer fires it silently, and a clear resolves it without a word', () => {
+    const timing = { forMs: 5 * MINUTE, keepFiringForMs: 0 };
+    const alert = simulate(timing);
+    alert.actor.send({ type: 'condition.true', at: 0, value: 0, timing, suppression });
+    expect(alert.state).toBe('suppressed');
+    expect(alert.context.suppressedFrom).toBe('pending');
+    expect(alert.timers).toEqual([{ timer: 'for', deadline: 5 * MINUTE }]);
+    alert.advance(5 * MINUTE);
+    expect(alert.state).toBe('suppressed');
+    expect(alert.context).toMatchObject({ suppressedFrom: 'firing', firedAt: 5 * MINUTE });
+    alert.sample(1, false);
+    expect(alert.state).toBe('resolved');
+    expect(alert.notifies()).toEqual([]);
+    expect(alert.transitions()).toEqual(['inactive->suppressed@0', `suppressed->resolved@${5 * MINUTE}`]);
+  });
+});

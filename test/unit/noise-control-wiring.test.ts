@@ -82,3 +82,60 @@ inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['a
     expect(history.map((h) => `${h.from}->${h.to} by ${h.by}: ${h.reason}`)).toContain('pending->suppressed by inhibited-by:lb-fp: inhibited by LbDown on lb (inhibit_rules[0])');
   });
 });
+
+describe('a rule without `for` whose alert is muted the moment it would fire', () => {
+  let world: SimulatedDeployment;
+  afterEach(async () => world?.stop());
+
+  const NO_FOR = `
+alerting: { evaluation_interval: 30s }
+rules:
+  - { name: Gone, kind: threshold, metric: up, op: '==', value: 0 }
+notifier:
+  receivers: [{ name: log, kind: log }]
+  default_receiver: log
+topology: { nodes: [{ name: lb }, { name: app, depends_on: [lb] }, { name: db }] }
+inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['alertname="Gone"'], along_topology: true }]
+`;
+  async function scrapeUntil(to: number, down: (instance: string, t: number) => boolean) {
+    for (let t = world.clock.t; t <= to; t += 30_000) await world.scrape(['db', 'app'].map((i) => makeSample('up', { instance: i }, t, down(i, t) ? 0 : 1)), t);
+  }
+  const alertOf = async (instance: string) => (await world.store.alerts.find()).find((a) => a.rule === 'Gone' && a.labels.instance === instance);
+  const historyOf = async (instance: string) =>
+    (await world.store.alertEvents.find({ where: { alertId: (await alertOf(instance))?.id as string } })).sort((a, b) => a.at - b.at).map((h) => `${h.from}->${h.to} by ${h.by}: ${h.reason}`);
+  /** Firing notifications the alert manager published, by instance. */
+  const pagedFor = () =>
+    world.published.flatMap((m) => (m.type === 'alert.notify' && (m.payload as { alert: { status: string; labels: Record<string, string> } }).alert.status === 'firing' ? [(m.payload as { alert: { labels: Record<string, string> } }).alert.labels.instance] : []));
+
+  it('a silence in place before the outage: suppressed from the first sample, never paged; pages once the silence ends', async () => {
+    world = simulatedDeployment(NO_FOR, T0);
+    await world.store.silences.put(makeSilence({ matchers: ['instance="app"'], startsAt: T0, endsAt: T0 + 10 * MINUTE, createdBy: 'ann', comment: 'rebuilding' }, T0, 's1'));
+    await world.start();
+    await scrapeUntil(T0 + 3 * MINUTE, (i) => i === 'app');
+    expect((await alertOf('app'))?.state).toBe('suppressed');
+    expect(pagedFor()).toEqual([]);
+    expect(await historyOf('app')).toEqual(['inactive->suppressed by silence:s1: condition met; silenced by ann: rebuilding']);
+    // Still down when the silence ends: receivers hear of it now, once.
+    await scrapeUntil(T0 + 11 * MINUTE, (i) => i === 'app');
+    expect((await alertOf('app'))?.state).toBe('firing');
+    expect(pagedFor()).toEqual(['app']);
+    expect((await alertOf('app'))?.firedAt).toBe(T0);
+  });
+
+  it('an inhibiting alert already active: the target is suppressed from the first sample and never paged, the unrelated one pages', async () => {
+    world = simulatedDeployment(NO_FOR, T0);
+    await world.start();
+    // Another process's alert: the inhibitor learns of it at the first tick.
+    await world.store.alerts.put({ id: 'lb-fp', rule: 'LbDown', state: 'firing', labels: { alertname: 'LbDown', instance: 'lb', severity: 'critical' }, annotations: {}, snapshot: {}, activeAt: T0, firedAt: T0, updatedAt: T0 });
+    await world.runUntil(T0 + 30_000);
+    await scrapeUntil(T0 + 3 * MINUTE, (i) => i !== 'lb');
+    expect((await alertOf('app'))?.state).toBe('suppressed');
+    expect((await alertOf('db'))?.state).toBe('firing');
+    expect(pagedFor()).toEqual(['db']);
+    expect(await historyOf('app')).toEqual(['inactive->suppressed by inhibited-by:lb-fp: condition met; inhibited by LbDown on lb (inhibit_rules[0])']);
+    // The condition clears while muted: resolved without a resolution nobody needed.
+    await scrapeUntil(T0 + 4 * MINUTE, () => false);
+    expect((await alertOf('app'))?.state).toBe('resolved');
+    expect(world.published.filter((m) => m.type === 'alert.notify' && JSON.stringify(m.payload).includes('"instance":"app"'))).toEqual([]);
+  });
+});

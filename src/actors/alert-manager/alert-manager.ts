@@ -10,10 +10,10 @@ import type { AlertEventRecord, AlertRecord } from '../../store/store.js';
 import type { Actor, ActorContext } from '../actor.js';
 import { alertMachine, LIVE_STATES, pendingTimers, type AlertContext, type AlertEmitted, type AlertEvent, type TimerKind } from './alert.machine.js';
 import { fingerprint } from './fingerprint.js';
-import { compileRule, type ExcludedTime, type Observe, type RuleEvaluator } from './rules/index.js';
+import { compileRule, defaultRiskRules, type ExcludedTime, type Observe, type RuleEvaluator } from './rules/index.js';
 import { loadPrometheusRules, type PrometheusRuleEvaluator } from './rules/prometheus.js';
 import type { Labels, RuleSpec } from './rules/rule.js';
-import { neverSuppressed, type Suppressor } from './suppressor.js';
+import { neverSuppressed, type Suppression, type Suppressor } from './suppressor.js';
 import { expandTemplates } from '../../template/template.js';
 
 /** Alertmanager's "no end time", sent as endsAt while an alert fires. */
@@ -79,7 +79,7 @@ interface ActiveRule {
 }
 
 /** Fields that decide what a rule watches and how its alerts are labelled; thresholds, timing and text may change under live alerts. */
-const IDENTITY_FIELDS = ['kind', 'metric', 'metrics', 'match', 'on', 'group_by', 'event', 'conditions', 'labels', 'severity', 'expr'] as const;
+const IDENTITY_FIELDS = ['kind', 'metric', 'metrics', 'match', 'on', 'group_by', 'event', 'conditions', 'labels', 'severity', 'expr', 'risk'] as const;
 const ruleIdentity = (rule: RuleSpec) => JSON.stringify(IDENTITY_FIELDS.map((f) => (rule as Partial<Record<string, unknown>>)[f]));
 const iso = (t: number | undefined) => (t === undefined ? NO_END : new Date(t).toISOString());
 /** States in which suppression applies: the alert is active. */
@@ -106,7 +106,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   const suppressor = options.suppressor ?? neverSuppressed;
   let rules = new Map<string, ActiveRule>();
   let rulesByMetric = new Map<string, ActiveRule[]>();
-  let rulesByInput: Record<'anomaly' | 'prediction' | 'systemEvent' | 'tick', ActiveRule[]> = { anomaly: [], prediction: [], systemEvent: [], tick: [] };
+  let rulesByInput: Record<'anomaly' | 'prediction' | 'systemEvent' | 'risk' | 'tick', ActiveRule[]> = { anomaly: [], prediction: [], systemEvent: [], risk: [], tick: [] };
   const alertsByFingerprint = new Map<string, LiveAlert>();
   /** The alerts touched while handling the current message; observations add to it. */
   let touched = new Set<LiveAlert>();
@@ -162,7 +162,9 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   function alertLabels(rule: ActiveRule, labels: Labels): Labels {
     // A Prometheus rule's evaluator already applied its (templated) labels and alertname.
     if (rule.config.kind === 'prometheus') return labels;
-    return { ...labels, severity: rule.config.severity, ...rule.config.labels, alertname: rule.config.name };
+    // A risk rule without a severity keeps the risk's own, which its observations carry.
+    const { severity } = rule.config;
+    return { ...labels, ...(severity === undefined ? {} : { severity }), ...rule.config.labels, alertname: rule.config.name };
   }
 
   function openAlert(rule: ActiveRule, key: string, labels: Labels): LiveAlert {
@@ -190,18 +192,36 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
         if (!holds) return;
         alert = openAlert(rule as ActiveRule, key, labels);
       }
-      dispatch(alert, { type: holds ? 'condition.true' : 'condition.false', at, value, timing: rule.evaluator.timing });
-      checkSuppression(alert, at);
+      const { timing } = rule.evaluator;
+      if (!holds) {
+        dispatch(alert, { type: 'condition.false', at, value, timing });
+        checkSuppression(alert, at);
+        return;
+      }
+      // Asked before the condition counts, so an alert muted at the moment it would fire never pages.
+      const suppression = suppressor.check(alert.labels, at);
+      muteBeforeFiring(alert, at, suppression);
+      dispatch(alert, { type: 'condition.true', at, value, timing, ...(suppression ? { suppression } : {}) });
+      applySuppression(alert, at, suppression);
     };
   }
 
   /** Asks the suppressor about an active alert and moves it in or out of `suppressed`. */
   function checkSuppression(alert: LiveAlert, at: number): void {
+    if (SUPPRESSIBLE.has(alert.machine.getSnapshot().value)) applySuppression(alert, at, suppressor.check(alert.labels, at));
+  }
+
+  /** Moves an active alert in or out of `suppressed` by the suppressor's answer. */
+  function applySuppression(alert: LiveAlert, at: number, suppression: Suppression | undefined): void {
     const state = alert.machine.getSnapshot().value;
     if (!SUPPRESSIBLE.has(state)) return;
-    const suppression = suppressor.check(alert.labels, at);
-    if (suppression && state !== 'suppressed') dispatch(alert, { type: 'suppress', at, by: suppression.by, reason: suppression.reason });
+    if (suppression && state !== 'suppressed') dispatch(alert, { type: 'suppress', at, ...suppression });
     else if (!suppression && state === 'suppressed') dispatch(alert, { type: 'unsuppress', at });
+  }
+
+  /** Mutes an active, not yet muted alert before an event that may make it fire; lifting waits until after the event. */
+  function muteBeforeFiring(alert: LiveAlert, at: number, suppression: Suppression | undefined): void {
+    if (suppression) applySuppression(alert, at, suppression);
   }
 
   function timerMessage(alert: LiveAlert, timer: TimerKind, deadline: number, now: number): OutgoingMessage {
@@ -383,7 +403,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   /** Installs a rule set; alerts of rules that are gone, or now select or label differently, resolve. */
   function applyRules(config: VigilConfig): void {
     const next = new Map<string, ActiveRule>();
-    for (const rule of config.rules) next.set(rule.name, compile(rule, rules.get(rule.name)));
+    for (const rule of [...config.rules, ...defaultRiskRules(config.rules, config.forecast.risks)]) next.set(rule.name, compile(rule, rules.get(rule.name)));
     for (const evaluator of loadPrometheusRules(config, queryClient)) next.set(evaluator.name, compile(evaluator, rules.get(evaluator.name)));
     for (const rule of next.values()) for (const c of rule.evaluator.conditions ?? []) next.get(c)?.dependents.push(rule);
     const now = clock.now();
@@ -400,7 +420,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     }
     rules = next;
     rulesByMetric = new Map();
-    rulesByInput = { anomaly: [], prediction: [], systemEvent: [], tick: [] };
+    rulesByInput = { anomaly: [], prediction: [], systemEvent: [], risk: [], tick: [] };
     prometheusRules = [];
     for (const rule of next.values()) {
       if ('prepare' in rule.evaluator) prometheusRules.push(rule.evaluator as PrometheusRuleEvaluator);
@@ -412,6 +432,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
       if (rule.evaluator.onAnomaly) rulesByInput.anomaly.push(rule);
       if (rule.evaluator.onPrediction) rulesByInput.prediction.push(rule);
       if (rule.evaluator.onSystemEvent) rulesByInput.systemEvent.push(rule);
+      if (rule.evaluator.onRisk) rulesByInput.risk.push(rule);
       if (rule.evaluator.onTick) rulesByInput.tick.push(rule);
     }
   }
@@ -516,13 +537,22 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
           return touching(() => {
             for (const rule of rulesByInput.systemEvent) rule.evaluator.onSystemEvent?.((message as Envelope<'system.event'>).payload, rule.observe);
           });
+        case 'risk':
+          return touching(() => {
+            for (const event of (message as Envelope<'risk'>).payload.events) for (const rule of rulesByInput.risk) rule.evaluator.onRisk?.(event, rule.observe);
+          });
         case 'rules.tick':
           return tick((message as Envelope<'rules.tick'>).payload.due);
         case 'alert.timer': {
           const { fingerprint: fp, timer, deadline } = (message as Envelope<'alert.timer'>).payload;
           const alert = alertsByFingerprint.get(fp);
           // No alert: it went inactive, closed or its rule was removed, so the timer is stale.
-          return touching(() => alert && dispatch(alert, { type: 'timer', timer, deadline }));
+          return touching(() => {
+            if (!alert) return;
+            // A silence created since the last tick mutes a pending alert before its `for` timer fires it.
+            if (timer === 'for') muteBeforeFiring(alert, deadline, suppressor.check(alert.labels, deadline));
+            dispatch(alert, { type: 'timer', timer, deadline });
+          });
         }
         case 'alert.ack': {
           const { fingerprint: fp, by, comment } = (message as Envelope<'alert.ack'>).payload;

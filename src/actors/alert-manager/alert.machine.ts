@@ -1,4 +1,5 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
+import type { Suppression } from './suppressor.js';
 
 /**
  * The lifecycle of one alert: inactive → pending (condition true, waiting out `for`) → firing →
@@ -9,7 +10,8 @@ import { assign, emit, enqueueActions, setup } from 'xstate';
  *   is on it, so escalations stop.
  * - suppressed remembers the state it muted and returns to it on `unsuppress`; while suppressed the
  *   condition still counts (a pending alert fires silently; a clear resolves), and an alert that fired
- *   while suppressed notifies when the suppression ends.
+ *   while suppressed notifies when the suppression ends. A condition that becomes true while its labels
+ *   are already muted (the event carries the suppression) enters suppressed directly, so it never pages.
  * - resolved is left for closed after the retention (`close` timer), so resolved alerts leave memory.
  * - `assign` and `comment` are accepted in every state and only add to the history.
  *
@@ -65,16 +67,17 @@ export interface AlertContext {
 }
 
 type Request = { at: number; by: string; comment?: string };
+
 export type AlertEvent =
-  | { type: 'condition.true' | 'condition.false'; at: number; value: number; timing: AlertTiming }
+  | { type: 'condition.true'; at: number; value: number; timing: AlertTiming; suppression?: Suppression }
+  | { type: 'condition.false'; at: number; value: number; timing: AlertTiming }
   | { type: 'timer'; timer: TimerKind; deadline: number }
   | { type: 'rule.removed'; at: number }
   | ({ type: 'ack' } & Request)
   | ({ type: 'resolve' } & Request)
   | { type: 'assign'; at: number; by: string; assignee: string }
   | { type: 'comment'; at: number; by: string; text: string }
-  /** `by` names what suppresses (a silence id, a maintenance window, an inhibiting alert). */
-  | { type: 'suppress'; at: number; by: string; reason: string }
+  | ({ type: 'suppress'; at: number } & Suppression)
   | { type: 'unsuppress'; at: number };
 
 export interface AlertTransition {
@@ -101,6 +104,7 @@ function eventTime(event: AlertEvent): number {
 }
 const valueOf = (event: AlertEvent, fallback: number | undefined) => ('value' in event ? event.value : fallback);
 const requestOf = (event: AlertEvent) => event as Extract<AlertEvent, { type: 'ack' | 'resolve' }>;
+const suppressionOf = (event: AlertEvent) => (event.type === 'condition.true' ? event.suppression : undefined);
 
 export const alertMachine = setup({
   types: {
@@ -112,6 +116,7 @@ export const alertMachine = setup({
   guards: {
     isStale: ({ context, event }) => eventTime(event) < context.since,
     hasNoForDuration: ({ event }) => 'timing' in event && event.timing.forMs === 0,
+    arrivesMuted: ({ event }) => suppressionOf(event) !== undefined,
     heldForDuration: ({ context, event }) => context.forDeadline !== undefined && eventTime(event) >= context.forDeadline,
     isForTimerDue: ({ context, event }) => event.type === 'timer' && event.timer === 'for' && event.deadline === context.forDeadline,
     isKeepFiringTimerDue: ({ context, event }) => event.type === 'timer' && event.timer === 'keep_firing' && event.deadline === context.keepFiringDeadline,
@@ -189,6 +194,20 @@ export const alertMachine = setup({
     recordSuppression: emit(({ event }, params: { from: Mutable }) => {
       const e = event as Extract<AlertEvent, { type: 'suppress' }>;
       return { type: 'transition' as const, from: params.from, to: 'suppressed' as const, at: e.at, by: e.by, reason: e.reason };
+    }),
+    /** Activated while muted: pending (its `for` timer runs) or, without `for`, fired silently; either way no page. */
+    activateMuted: enqueueActions(({ context, event, enqueue }, params: { from: 'inactive' | 'resolved' }) => {
+      const suppression = suppressionOf(event) as Suppression;
+      const at = eventTime(event);
+      const firesNow = context.forDeadline === at;
+      enqueue.assign({
+        suppressedFrom: firesNow ? 'firing' : 'pending',
+        suppressedBy: suppression.by,
+        suppressionReason: suppression.reason,
+        ...(firesNow ? { firedAt: at, forDeadline: undefined } : {}),
+      });
+      if (!firesNow) enqueue.emit({ type: 'schedule', timer: 'for', deadline: context.forDeadline as number });
+      enqueue.emit({ type: 'transition', from: params.from, to: 'suppressed', at, by: suppression.by, reason: `condition met; ${suppression.reason}` });
     }),
     unmute: assign({ suppressedFrom: undefined, suppressedBy: undefined, suppressionReason: undefined }),
     /** A pending alert whose `for` elapsed while suppressed fires silently; it notifies when unsuppressed. */
@@ -290,10 +309,11 @@ function suppress(from: Mutable) {
   return { target: 'suppressed', actions: [{ type: 'suppress', params: { from } }, { type: 'recordSuppression', params: { from } }] } as const;
 }
 
-/** The condition became true: pending, or firing at once when the rule has no `for` (Prometheus semantics). */
+/** The condition became true: pending, or firing at once when the rule has no `for` (Prometheus semantics); suppressed when muted already. */
 function becomeActive(from: 'inactive' | 'resolved') {
   return [
     { guard: 'isStale' },
+    { guard: 'arrivesMuted', target: 'suppressed', actions: ['activate', { type: 'activateMuted', params: { from } }] },
     { guard: 'hasNoForDuration', target: 'firing', actions: ['activate', transition(from, 'firing', 'condition met')] },
     { target: 'pending', actions: ['activate', 'scheduleForTimer', transition(from, 'pending', 'condition met')] },
   ] as const;

@@ -1,12 +1,14 @@
-import type { RuleConfig, TimeIntervalConfig } from '../../../config/schema.js';
+import type { RiskRule, RuleConfig, TimeIntervalConfig } from '../../../config/schema.js';
 import { checkAlertTemplate } from '../../../promql/template.js';
 import { ArithmeticError, compileArithmetic } from './arithmetic.js';
+import { defaultRiskRules } from './risk.js';
 
 type Problem = { path: (string | number)[]; message: string };
 
-/** Rule problems the schema cannot see: references to other rules and intervals, expressions, cycles. */
-export function ruleProblems(rules: readonly RuleConfig[], intervals: readonly TimeIntervalConfig[]): Problem[] {
+/** Rule problems the schema cannot see: references to other rules, intervals and risks, expressions, cycles. */
+export function ruleProblems(rules: readonly RuleConfig[], intervals: readonly TimeIntervalConfig[], risks: readonly RiskRule[]): Problem[] {
   const problems: Problem[] = [];
+  const riskNames = new Set(risks.map((r) => r.name));
   const byName = new Map(rules.map((r) => [r.name, r]));
   const intervalNames = new Set(intervals.map((i) => i.name));
   rules.forEach((rule, i) => {
@@ -38,10 +40,17 @@ export function ruleProblems(rules: readonly RuleConfig[], intervals: readonly T
         problems.push({ path: ['rules', i, 'expr'], message: err.message });
       }
     }
+    if (rule.kind === 'risk' && !riskNames.has(rule.risk)) problems.push({ path: ['rules', i, 'risk'], message: `no risk named "${rule.risk}" in forecast.risks` });
     if (rule.kind === 'absence' && (rule.metric === undefined) === (rule.event === undefined)) {
       problems.push({ path: ['rules', i], message: 'an absence rule watches either a metric or an event' });
     }
   });
+  // A risk no rule names alerts under its own name, which must not be a rule's already.
+  for (const rule of defaultRiskRules(rules, risks)) {
+    if (byName.has(rule.name)) {
+      problems.push({ path: ['forecast', 'risks', risks.findIndex((r) => r.name === rule.risk), 'name'], message: `risk "${rule.risk}" alerts as a rule of that name, but a rule "${rule.name}" exists: add a rule of kind risk naming it` });
+    }
+  }
   return problems;
 }
 

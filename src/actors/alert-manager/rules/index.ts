@@ -9,6 +9,7 @@ import { outlierRule } from './outlier.js';
 import { predictRule } from './predict.js';
 import type { RuleEvaluator } from './rule.js';
 import { slaRule, type ExcludedTime } from './sla.js';
+import { riskRule } from './risk.js';
 import { systemEventRule } from './system-event.js';
 import { thresholdRule } from './threshold.js';
 
@@ -37,8 +38,11 @@ export function compileRule(rule: RuleConfig, loadedAt: number, slaExcluded?: Ex
       return slaRule(rule, slaExcluded);
     case 'system_event':
       return systemEventRule(rule);
+    case 'risk':
+      return riskRule(rule);
   }
 }
 
+export { defaultRiskRules } from './risk.js';
 export type { Observe, RuleEvaluator } from './rule.js';
 export type { ExcludedTime } from './sla.js';

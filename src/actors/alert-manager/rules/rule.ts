@@ -1,4 +1,4 @@
-import type { AnomalyEvent, PredictionEvent, SystemEvent } from '../../../bus/messages.js';
+import type { AnomalyEvent, PredictionEvent, RiskEvent, SystemEvent } from '../../../bus/messages.js';
 import type { RuleConfig } from '../../../config/schema.js';
 import type { Sample } from '../../../series/series.js';
 import type { AlertTiming } from '../alert.machine.js';
@@ -47,6 +47,7 @@ export interface RuleEvaluator {
   onAnomaly?(event: AnomalyEvent, observe: Observe): void;
   onPrediction?(prediction: PredictionEvent, at: number, observe: Observe): void;
   onSystemEvent?(event: SystemEvent, observe: Observe): void;
+  onRisk?(event: RiskEvent, observe: Observe): void;
   onCondition?(rule: string, key: string, active: boolean, value: number, labels: Labels, at: number, observe: Observe): void;
   /** Rules that must notice time passing without input (absence, windows) run on the evaluation tick. */
   onTick?(now: number, observe: Observe): void;
