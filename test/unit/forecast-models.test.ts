@@ -75,6 +75,24 @@ describe('Holt-Winters ensemble', () => {
     expect(Math.abs((outlook.breach?.at as number) - ((model.lastTime as number) + remaining))).toBeLessThan(0.1 * remaining);
   });
 
+  it('does not carry a passing anomaly (a day without its daytime peak) into tomorrow', () => {
+    const z = noise(5);
+    // 20 at night, 75 from 09:00 to 18:00; on day 8 the peak does not come.
+    const peak = (k: number) => {
+      const hour = ((k % PER_DAY) * STEP) / HOUR;
+      return hour >= 9 && hour < 18 && Math.floor(k / PER_DAY) !== 8;
+    };
+    const model = createForecaster(STEP, 2 * PER_DAY, DEFAULT_FORECAST_SETTINGS);
+    const naive = new SeasonalNaiveForecaster(STEP, 2 * PER_DAY);
+    const now = 8 * PER_DAY + 14 * (HOUR / STEP); // 14:00 on the odd day, 5 hours into it
+    for (const m of [model, naive]) feed(m, 0, now, (k) => (peak(k) ? 75 : 20) + z());
+    // Tomorrow at 14:00 the peak is back: yesterday's copy says 20, the ensemble keeps the usual day.
+    expect(naive.forecastAt(PER_DAY).yhat).toBeLessThan(25);
+    expect(model.forecastAt(PER_DAY).yhat).toBeGreaterThan(70);
+    // The next hour is still the odd day's level.
+    expect(model.forecastAt(HOUR / STEP).yhat).toBeLessThan(30);
+  });
+
   it('gives a flat noisy series near the threshold no confident breach', () => {
     const z = noise(3);
     const model = createForecaster(STEP, 6 * PER_DAY, DEFAULT_FORECAST_SETTINGS);
@@ -113,6 +131,9 @@ describe('Holt-Winters ensemble', () => {
     expect(restored.forecast(2 * PER_DAY)).toEqual(original.forecast(2 * PER_DAY));
     for (const m of [original, restored]) feed(m, 3 * PER_DAY, 4 * PER_DAY, (k) => 30 + k / PER_DAY + Math.sin((2 * Math.PI * k) / PER_DAY));
     expect(restored.forecast(PER_DAY)).toEqual(original.forecast(PER_DAY));
+    // A state saved before the seasonal-median member existed still restores, and forecasts without it.
+    const { median: _median, ...older } = original.toJSON();
+    expect(Number.isFinite(restoreForecaster(older as ForecasterState).forecastAt(PER_DAY).yhat)).toBe(true);
   });
 });
 

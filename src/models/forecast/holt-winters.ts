@@ -14,6 +14,17 @@ const SHIFT = 6;
 const SHIFT_RUN = 3;
 /** Weekly terms seen this many times weigh half: one week of data is mostly noise. */
 const WEEKLY_SHRINK = 2;
+/** Days the seasonal-median member takes the median of: one odd day (an outage, a holiday) does not move it. */
+const MEDIAN_DAYS = 3;
+/**
+ * Members weigh by their recent MSE to this negative power: close to picking the best member per
+ * horizon, which beat softer blends (power 1 or 2) at both horizons of the benchmark.
+ */
+const WEIGHT_POWER = 6;
+/** A level shift (or a run towards one) is unconfirmed for this long... */
+const CONFIRM = 12 * HOUR;
+/** ...and until then forecasts this far ahead come from the seasonal median alone. */
+const UNCONFIRMED_HORIZON = 6 * HOUR;
 
 export interface HoltWintersOptions {
   step: number;
@@ -55,6 +66,63 @@ export interface HoltWintersState extends GridState {
   members: MemberState[];
   shiftRun: { count: number; sum: number };
   lastShift: number | null;
+  /** Absent in states saved before the member existed. */
+  median?: SeasonalMedianState | null;
+}
+
+interface SeasonalMedianState {
+  period: number;
+  /** The last MEDIAN_DAYS days of values by step (null where missing). */
+  values: (number | null)[];
+  errors: HorizonErrorsState;
+}
+
+/** Weight from the recent MSE at horizon h (nearest ladder rung with enough errors), or undefined before any. */
+function errorWeight(errors: HorizonErrors, h: number): number | undefined {
+  let j = Math.round(errors.position(h));
+  while (j >= 0 && Number.isNaN(errors.mse(j))) j--;
+  if (j < 0) return undefined;
+  return Math.max(errors.mse(j), 1e-12) ** -WEIGHT_POWER;
+}
+
+/**
+ * The median of the last MEDIAN_DAYS days at the same phase: a seasonal naive forecast that one odd day
+ * does not move. It wins where a series changes its daily shape faster than the smoothed season follows,
+ * and it carries long horizons while a level shift is unconfirmed.
+ */
+class SeasonalMedian {
+  readonly period: number;
+  private readonly values: Float64Array;
+  readonly errors: HorizonErrors;
+
+  constructor(period: number, maxHorizon: number, state?: SeasonalMedianState) {
+    this.period = state?.period ?? period;
+    this.values = state ? Float64Array.from(state.values, (v) => v ?? NaN) : new Float64Array(MEDIAN_DAYS * period).fill(NaN);
+    this.errors = new HorizonErrors(maxHorizon, 256, state?.errors);
+  }
+
+  update(index: number, y: number): void {
+    this.errors.observe(index, y);
+    this.values[index % this.values.length] = y;
+    this.errors.record(index, (h) => this.predict(index, h));
+  }
+
+  /** The forecast for step index + h made at step `index` (NaN before any value at that phase). */
+  predict(index: number, h: number): number {
+    const newest = index + h - this.period * Math.ceil(h / this.period);
+    const seen: number[] = [];
+    for (let d = 0; d < MEDIAN_DAYS; d++) {
+      const v = this.values[(newest - d * this.period) % this.values.length] as number;
+      if (!Number.isNaN(v)) seen.push(v);
+    }
+    seen.sort((a, b) => a - b);
+    const mid = seen.length >> 1;
+    return seen.length === 0 ? NaN : seen.length % 2 ? (seen[mid] as number) : ((seen[mid - 1] as number) + (seen[mid] as number)) / 2;
+  }
+
+  toJSON(): SeasonalMedianState {
+    return { period: this.period, values: Array.from(this.values, (v) => (Number.isNaN(v) ? null : v)), errors: this.errors.toJSON() };
+  }
 }
 
 /**
@@ -124,13 +192,9 @@ class Member {
     this.trend?.shift(delta);
   }
 
-  /** Inverse squared recent MSE at horizon h, from the nearest ladder rung with enough errors; 1 before any. */
+  /** Weight at horizon h from the recent error there; 1 before any. */
   weight(h: number): number {
-    let j = Math.round(this.errors.position(h));
-    while (j >= 0 && Number.isNaN(this.errors.mse(j))) j--;
-    if (j < 0) return 1;
-    const mse = Math.max(this.errors.mse(j), 1e-12);
-    return 1 / (mse * mse);
+    return errorWeight(this.errors, h) ?? 1;
   }
 
   toJSON(): MemberState {
@@ -151,7 +215,8 @@ class Member {
  * Holt-Winters ensemble over a robust seasonal decomposition (daily terms per step, weekly terms per
  * hour). Members with fast to slow levels, with and without a trend, with and without the weekly term, are
  * combined at each horizon by their recent out-of-sample error there: short horizons follow fast
- * trend-free members, long horizons of a filling disk the trended ones.
+ * trend-free members, long horizons of a filling disk the trended ones. A seasonal median of the last
+ * days joins them, and alone carries long horizons while a level shift is unconfirmed.
  */
 export class HoltWintersForecaster extends GridForecaster {
   readonly kind = 'holt-winters';
@@ -159,6 +224,7 @@ export class HoltWintersForecaster extends GridForecaster {
   private readonly daily: SeasonalProfile | undefined;
   private readonly weekly: SeasonalProfile | undefined;
   private readonly members: Member[];
+  private readonly median: SeasonalMedian | undefined;
   /** Large same-signed one-step residuals in a row, towards a level shift. */
   private shiftRun: { count: number; sum: number };
   /** Step of the last level shift: one within a day of another is a burst (a regime change, not a clean-up). */
@@ -176,6 +242,7 @@ export class HoltWintersForecaster extends GridForecaster {
       this.daily = state.daily ? new SeasonalProfile(0, 0, 0, 0, state.daily) : undefined;
       this.weekly = state.weekly ? new SeasonalProfile(0, 0, 0, 0, state.weekly) : undefined;
       this.members = state.members.map((m) => new Member(this.maxHorizon, 0, 0, false, m));
+      this.median = state.median ? new SeasonalMedian(0, this.maxHorizon, state.median) : undefined;
     } else {
       this.daily = options.daily && dailyN >= 2 ? new SeasonalProfile(dailyN, 1, options.gamma, 0, undefined) : undefined;
       this.weekly = options.weekly && weeklyN / hourBin >= 14 && weeklyN <= 20_160 ? new SeasonalProfile(weeklyN, hourBin, options.gamma, WEEKLY_SHRINK) : undefined;
@@ -185,6 +252,7 @@ export class HoltWintersForecaster extends GridForecaster {
           options.trendWindows.map((w) => new Member(this.maxHorizon, alpha, w > 0 ? Math.max(2, Math.round(w / options.step)) : 0, weekly)),
         ),
       );
+      this.median = this.daily ? new SeasonalMedian(dailyN, this.maxHorizon) : undefined;
     }
   }
 
@@ -210,6 +278,7 @@ export class HoltWintersForecaster extends GridForecaster {
       m.update(y - this.seasonal(index, m.weekly));
       m.errors.record(index, (h) => this.memberForecast(m, index, h));
     }
+    this.median?.update(index, y);
   }
 
   protected override warm(): boolean {
@@ -249,10 +318,23 @@ export class HoltWintersForecaster extends GridForecaster {
   }
 
   protected predict(h: number): number {
-    return this.combine(h, (m) => this.memberForecast(m, this.last as number, h));
+    const index = this.last as number;
+    const members = this.combine(h, (m) => this.memberForecast(m, index, h));
+    const median = this.median?.predict(index, h) ?? NaN;
+    const w = this.median && errorWeight(this.median.errors, h);
+    if (w === undefined || Number.isNaN(median)) return members.value;
+    // While a level shift is unconfirmed it may be a passing anomaly (a flat or doubled day): far horizons
+    // would carry it into tomorrow, which the median of the last days does not.
+    if (h * this.step >= UNCONFIRMED_HORIZON && this.shiftUnconfirmed(index)) return median;
+    return (members.value * members.weight + median * w) / (members.weight + w);
   }
 
-  private combine(h: number, value: (m: Member) => number): number {
+  private shiftUnconfirmed(index: number): boolean {
+    return this.shiftRun.count > 0 || (this.lastShift !== undefined && (index - this.lastShift) * this.step < CONFIRM);
+  }
+
+  /** The members' weighted mean at horizon h, and their total weight. */
+  private combine(h: number, value: (m: Member) => number): { value: number; weight: number } {
     let sum = 0;
     let weights = 0;
     for (const m of this.members) {
@@ -260,7 +342,7 @@ export class HoltWintersForecaster extends GridForecaster {
       sum += w * value(m);
       weights += w;
     }
-    return sum / weights;
+    return { value: sum / weights, weight: weights };
   }
 
   protected oneStepScale(): number {
@@ -269,7 +351,7 @@ export class HoltWintersForecaster extends GridForecaster {
 
   /** The ensemble's trend per step as used at horizon h. */
   slopeAt(h: number): number {
-    return this.combine(h, (m) => m.slope);
+    return this.combine(h, (m) => m.slope).value;
   }
 
   toJSON(): HoltWintersState {
@@ -283,6 +365,7 @@ export class HoltWintersForecaster extends GridForecaster {
       members: this.members.map((m) => m.toJSON()),
       shiftRun: { ...this.shiftRun },
       lastShift: this.lastShift ?? null,
+      median: this.median?.toJSON() ?? null,
     };
   }
 }
