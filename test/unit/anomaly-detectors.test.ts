@@ -57,12 +57,11 @@ describe('default detector on synthetic series', () => {
     }
   });
 
-  it('a daily job that runs five minutes early is not an anomaly (phase tolerance), one that is skipped is', () => {
+  it('a daily job that runs five minutes early is not an anomaly (phase tolerance)', () => {
     const JOB = 96; // 08:00, a spike of +40 every day
     const early = 12 * DAY_POINTS + JOB;
-    const skipped = 13 * DAY_POINTS + JOB;
     const job = (i: number, v: number) => {
-      if (i === early - 1 || (i % DAY_POINTS === JOB && i !== early && i !== skipped)) return v + 40;
+      if (i === early - 1 || (i % DAY_POINTS === JOB && i !== early)) return v + 40;
       return v;
     };
     // Alerts on the point before `at` (the early run) and at `at` (where the run was expected).
@@ -77,7 +76,6 @@ describe('default detector on synthetic series', () => {
     };
     expect(alertsNear(undefined, early)).toEqual([]);
     expect(alertsNear(0, early).length).toBeGreaterThan(0);
-    expect(alertsNear(undefined, skipped)).toEqual([skipped]);
   });
 
   it('expects the daily cycle: the expected value follows the noiseless curve, the band holds the noise', () => {

@@ -189,7 +189,9 @@ export class RobustFamily implements ScoringFamily {
     if (b.periodMs === 0) return;
     const slot = this.slot(b, t);
     const old = b.slots[slot] ?? null;
-    b.slots[slot] = old === null ? value : old + this.p.seasonalAlpha * (value - old);
+    // Points sharing a slot split its rate, so a slot learns seasonalAlpha per period, not per point.
+    const perSlot = Math.max(1, b.periodMs / b.slots.length / (this.s.stepMs ?? b.periodMs));
+    b.slots[slot] = old === null ? value : old + (this.p.seasonalAlpha / perSlot) * (value - old);
     if (old === null) b.seen++;
   }
 
