@@ -57,6 +57,27 @@ describe('default detector on synthetic series', () => {
     }
   });
 
+  it('a daily job that runs five minutes early is not an anomaly (phase tolerance)', () => {
+    const JOB = 96; // 08:00, a spike of +40 every day
+    const early = 12 * DAY_POINTS + JOB;
+    const job = (i: number, v: number) => {
+      if (i === early - 1 || (i % DAY_POINTS === JOB && i !== early)) return v + 40;
+      return v;
+    };
+    // Alerts on the point before `at` (the early run) and at `at` (where the run was expected).
+    const alertsNear = (phaseToleranceMs: number | undefined, at: number) => {
+      const detector = createDetector('ensemble', phaseToleranceMs === undefined ? {} : { families: { robust: { phaseToleranceMs } } });
+      const alerts: number[] = [];
+      for (const [i, [t, v]] of seasonal(14 * DAY_POINTS, 7, job).entries()) {
+        const { score } = detector.update(t, v);
+        if ((i === at - 1 || i === at) && score >= DEFAULT_THRESHOLD) alerts.push(i);
+      }
+      return alerts;
+    };
+    expect(alertsNear(undefined, early)).toEqual([]);
+    expect(alertsNear(0, early).length).toBeGreaterThan(0);
+  });
+
   it('expects the daily cycle: the expected value follows the noiseless curve, the band holds the noise', () => {
     const detector = createDetector();
     const points = seasonal(4 * DAY_POINTS, 9);

@@ -22,9 +22,14 @@ export interface RobustParams {
    * still rank a 50-sigma spike above a 5-sigma one on a series whose MAD is tiny.
    */
   zHalf: number;
+  /**
+   * A seasonal profile is matched within this many ms of the point's phase (whole slots; the closest slot
+   * wins): a daily job that runs five minutes early is not scored as a missing spike.
+   */
+  phaseToleranceMs: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
@@ -102,9 +107,10 @@ export class RobustFamily implements ScoringFamily {
       if (offset === null || offset === undefined) return;
       const window = this.windows[i] as RollingWindow;
       const scored = this.zScore(window, value - offset);
+      const shown = this.phaseMatch(b, t, value, scored, offset);
       const error = b.errors > 0 ? b.error / (1 - (1 - ERROR_ALPHA) ** b.errors) : Infinity;
       if (best === null || (window.count >= this.p.window && error < bestError)) {
-        best = { ...scored, center: scored.center + offset };
+        best = { ...scored, center: scored.center + shown };
         bestError = error;
       }
       // Learn after scoring: no look-ahead.
@@ -151,6 +157,27 @@ export class RobustFamily implements ScoringFamily {
     return { z: Math.abs(value - center) / sigma, center, sigma };
   }
 
+  /**
+   * The profile value, within the phase tolerance of t, that the point fits best: lowers `scored.z` to
+   * that fit and returns the offset. Scoring only; the window and the profile learn at t's own slot.
+   */
+  private phaseMatch(b: Baseline, t: number, value: number, scored: { z: number; sigma: number; center: number }, offset: number): number {
+    if (b.periodMs === 0) return offset;
+    const reach = Math.floor((this.p.phaseToleranceMs * b.slots.length) / b.periodMs);
+    const slot = this.slot(b, t);
+    let best = offset;
+    for (let k = -reach; k <= reach; k++) {
+      const other = k === 0 ? null : b.slots[(slot + k + b.slots.length) % b.slots.length];
+      if (other === null || other === undefined) continue;
+      const z = Math.abs(value - other - scored.center) / scored.sigma;
+      if (z < scored.z) {
+        scored.z = z;
+        best = other;
+      }
+    }
+    return best;
+  }
+
   /** The baseline's expected value at t: 0 for plain, the profile slot once a full period was seen. */
   private offset(b: Baseline, t: number): number | null {
     if (b.periodMs === 0) return 0;
@@ -162,7 +189,9 @@ export class RobustFamily implements ScoringFamily {
     if (b.periodMs === 0) return;
     const slot = this.slot(b, t);
     const old = b.slots[slot] ?? null;
-    b.slots[slot] = old === null ? value : old + this.p.seasonalAlpha * (value - old);
+    // Points sharing a slot split its rate, so a slot learns seasonalAlpha per period, not per point.
+    const perSlot = Math.max(1, b.periodMs / b.slots.length / (this.s.stepMs ?? b.periodMs));
+    b.slots[slot] = old === null ? value : old + (this.p.seasonalAlpha / perSlot) * (value - old);
     if (old === null) b.seen++;
   }
 
