@@ -6,6 +6,7 @@ import { createApi } from '../api/server.js';
 import type { TokenEntry } from '../api/auth.js';
 import { runActor, systemClock, type ActorContext, type Clock, type RunningActor } from '../actors/actor.js';
 import { createBus } from '../bus/bus.js';
+import { sampleSubscribers } from './interest.js';
 import type { InboxName } from '../bus/messages.js';
 import { createTransport } from '../bus/create-transport.js';
 import type { Transport } from '../bus/transport.js';
@@ -90,7 +91,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   cleanups.unshift(() => transport.close());
-  const bus = createBus(transport);
+  // Recomputed on reload; read on every publish.
+  let sampleInboxes = sampleSubscribers(config);
+  const bus = createBus(transport, { skip: (inbox, type) => type === 'samples' && !sampleInboxes.has(inbox) });
   const ctx: ActorContext = { bus, store, logger, metrics, clock, config: () => config };
 
   const running: RunningActor[] = [];
@@ -110,6 +113,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const next = loadConfig(options.configFile, env);
       const nextTokens = resolveTokens(next);
       config = next;
+      sampleInboxes = sampleSubscribers(next);
       tokens = nextTokens;
       for (const r of running) await r.actor.reload?.(next);
       metrics.configReloadSuccess.set(1);

@@ -45,19 +45,26 @@ function forInbox(messages: readonly Envelope[], partitions: number): readonly E
   return messages.flatMap((m) => (isSeriesBatch(m) ? splitBySeries(m, partitions) : [m]));
 }
 
+export interface BusOptions {
+  /** Leaves an inbox out of a message type's route, e.g. an actor the config gives nothing to do; consulted per publish. */
+  skip?: (inbox: InboxName, type: MessageType) => boolean;
+}
+
 /** Fans each message out to the inboxes that subscribe to its type, one send per inbox. */
-export function createBus(transport: Transport): Bus {
+export function createBus(transport: Transport, options: BusOptions = {}): Bus {
+  const skip = options.skip ?? (() => false);
   return {
-    async publish(messages, options) {
+    async publish(messages, sendOptions) {
       const byInbox = new Map<InboxName, Envelope[]>();
       for (const m of messages) {
         for (const inbox of ROUTES[m.type as MessageType]) {
+          if (skip(inbox, m.type)) continue;
           const list = byInbox.get(inbox);
           if (list) list.push(m);
           else byInbox.set(inbox, [m]);
         }
       }
-      await Promise.all([...byInbox].map(([inbox, list]) => transport.send(inbox, forInbox(list, transport.partitions(inbox)), options)));
+      await Promise.all([...byInbox].map(([inbox, list]) => transport.send(inbox, forInbox(list, transport.partitions(inbox)), sendOptions)));
     },
   };
 }

@@ -43,6 +43,8 @@ auth: { tokens: [{ name: bench, role: admin, token: bench }] }
 transport: ${transport}
 store: { kind: embedded, path: ${join(dir, 'vigil.db')} }
 log: { level: warn }
+# The alert path only: anomaly detection has its own bench (bench:anomaly, bench:nab).
+anomaly: { enabled: false }
 rules:
 ${rules}
 notifier:

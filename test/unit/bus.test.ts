@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { sampleSubscribers } from '../../src/app/interest.js';
 import { createBus } from '../../src/bus/bus.js';
 import { LocalTransport } from '../../src/bus/local/local-transport.js';
-import { envelope, riskKey, type AnomalyEvent, type Envelope, type PredictionEvent, type RiskEvent } from '../../src/bus/messages.js';
+import { envelope, riskKey, type AnomalyEvent, type InboxName, type Envelope, type PredictionEvent, type RiskEvent } from '../../src/bus/messages.js';
+import { parseConfig } from '../../src/config/load.js';
 import { makeSample, partitionOf, type Sample } from '../../src/series/series.js';
 import { waitFor } from '../helpers/servers.js';
 
@@ -49,5 +51,38 @@ describe('bus on the local transport with two alert-manager partitions', () => {
     expect(delivered.map((d) => d.type)).toEqual([message.type, message.type]);
     for (const d of delivered) for (const series of d.series) expect(partitionOf(series, PARTITIONS), series).toBe(d.partition);
     expect(delivered.flatMap((d) => d.series).sort()).toEqual(expected.sort());
+  });
+});
+
+describe('samples reach only the actors the config gives something to watch', () => {
+  let transport: LocalTransport | undefined;
+  afterEach(async () => transport?.close());
+
+  const subscribersOf = (yaml: string) => [...sampleSubscribers(parseConfig(yaml, '/etc/vigil/vigil.yaml', {}))].sort();
+
+  it('derives the sample subscribers from anomaly, predict rules, risks and metric-triggered runbooks', () => {
+    expect(subscribersOf('anomaly: { enabled: false }\n')).toEqual(['alert-manager']);
+    expect(subscribersOf('{}\n')).toEqual(['alert-manager', 'anomaly-detector']);
+    expect(subscribersOf('anomaly: { enabled: false }\nrules: [{ name: DiskFull, kind: predict, metric: disk, threshold: 90 }]\n')).toEqual(['alert-manager', 'predictive-analyzer']);
+    expect(
+      subscribersOf(`anomaly: { enabled: false }
+runbooks:
+  - name: scale
+    trigger: { kind: any, triggers: [{ kind: cron, schedule: "0 3 * * *" }, { kind: metric, metric: cpu, op: '>', value: 80, for: 5m }] }
+    steps: [{ name: up, kind: command, argv: [/bin/true] }]
+automation: { command_allowlist: [/bin/true] }
+`),
+    ).toEqual(['alert-manager', 'automation']);
+  });
+
+  it("the bus leaves skipped inboxes out of a type's route and still delivers to the rest", async () => {
+    transport = new LocalTransport({ partitions: {} });
+    const got: InboxName[] = [];
+    for (const inbox of ['alert-manager', 'anomaly-detector'] as const) await transport.consume(inbox, async () => void got.push(inbox));
+    const bus = createBus(transport, { skip: (inbox, type) => type === 'samples' && inbox === 'anomaly-detector' });
+    await bus.publish([envelope('samples', 's1', { source: 'test', samples: [sampleOf('a')] }, sampleOf('a').series, T)]);
+    await bus.publish([envelope('anomaly', 'a1', { events: [anomalyOf('a')] }, anomalyOf('a').series, T)]);
+    await waitFor('both messages delivered', async () => (got.length >= 2 ? true : undefined), 5_000, 5);
+    expect(got.sort()).toEqual(['alert-manager', 'alert-manager']);
   });
 });
