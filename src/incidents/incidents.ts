@@ -91,10 +91,35 @@ const incidentId = (fingerprint: string, at: number) => `inc-${createHash('sha25
  * the same incidents; callers serialise their calls (the correlator runs one change at a time).
  */
 export class Incidents {
-  constructor(private readonly deps: IncidentDeps) {}
+  /**
+   * The correlator's copy of the open incidents (with `cacheOpen`): reading and parsing every open
+   * incident for each alert change made correlation quadratic in the number of open incidents.
+   * Changes made elsewhere (the API) are picked up by `refresh()`, which the correlator calls each tick.
+   */
+  private cache: Map<string, Incident> | undefined;
+
+  constructor(
+    private readonly deps: IncidentDeps,
+    private readonly options: { cacheOpen?: boolean } = {},
+  ) {}
 
   async open(): Promise<Incident[]> {
-    return (await Promise.all(OPEN_STATES.map((state) => this.deps.store.incidents.find({ where: { state } })))).flat() as Incident[];
+    if (this.cache) return [...this.cache.values()];
+    const open = (await Promise.all(OPEN_STATES.map((state) => this.deps.store.incidents.find({ where: { state } })))).flat() as Incident[];
+    if (this.options.cacheOpen) this.cache = new Map(open.map((i) => [i.id, i]));
+    return open;
+  }
+
+  /** Drops the cached open incidents: the next read takes them from the store. */
+  refresh(): void {
+    this.cache = undefined;
+  }
+
+  private async write(incident: Incident): Promise<void> {
+    await this.deps.store.incidents.put(incident);
+    if (!this.cache) return;
+    if (OPEN_STATES.includes(incident.state)) this.cache.set(incident.id, incident);
+    else this.cache.delete(incident.id);
   }
 
   async get(id: string): Promise<Incident> {
@@ -177,7 +202,7 @@ export class Incidents {
     };
     this.attachSamples(incident, alert);
     this.recompute(incident, now);
-    await this.deps.store.incidents.put(incident);
+    await this.write(incident);
     return incident;
   }
 
@@ -189,7 +214,7 @@ export class Incidents {
     this.attachSamples(incident, alert);
     this.recompute(incident, now);
     incident.updatedAt = now;
-    await this.deps.store.incidents.put(incident);
+    await this.write(incident);
     return incident;
   }
 
@@ -207,7 +232,7 @@ export class Incidents {
     }
     this.recompute(incident, now);
     incident.updatedAt = now;
-    await this.deps.store.incidents.put(incident);
+    await this.write(incident);
     return true;
   }
 
@@ -233,7 +258,7 @@ export class Incidents {
   private async save(incident: Incident, entry: Omit<TimelineEntry, 'at'>, now: number): Promise<Incident> {
     incident.timeline.push({ at: now, ...entry });
     incident.updatedAt = now;
-    await this.deps.store.incidents.put(incident);
+    await this.write(incident);
     return incident;
   }
 
@@ -311,7 +336,7 @@ export class Incidents {
     };
     this.recompute(to, now);
     this.recompute(from, now);
-    await this.deps.store.incidents.put(to);
+    await this.write(to);
     return { from: await this.save(from, { by, action: 'split', text: `split ${moving.length} alert(s) into ${to.id}` }, now), to };
   }
 }

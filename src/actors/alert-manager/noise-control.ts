@@ -77,7 +77,7 @@ export function createAlertManagerWithNoiseControl(ctx: ActorContext): Actor {
     config: () => ctx.config().incidents,
     recentSamples: (series) => samples.get(series),
     activeAlerts: () => active.values(),
-  });
+  }, { cacheOpen: true });
   let correlating: Promise<void> = Promise.resolve();
 
   const track = (change: AlertChange) => {
@@ -134,7 +134,11 @@ export function createAlertManagerWithNoiseControl(ctx: ActorContext): Actor {
     async handle(message) {
       if (message.type === 'samples') for (const s of (message as Envelope<'samples'>).payload.samples) samples.add(s.series, s.t, s.v);
       // Silences made through the API take effect at the next tick, which also lifts expired ones.
-      if (message.type === 'rules.tick') await Promise.all([refreshSilences(), syncActiveAlerts()]);
+      if (message.type === 'rules.tick') {
+        await Promise.all([refreshSilences(), syncActiveAlerts()]);
+        // Incidents changed through the API (ack, merge, split) reach the correlator here.
+        correlating = correlating.then(() => incidents.refresh());
+      }
       await manager.handle(message);
       await correlating;
     },
