@@ -21,6 +21,7 @@ import { LinearForecaster, SeasonalNaiveForecaster, timeToThreshold } from '../.
 import type { GridForecaster } from '../../src/models/forecast/forecaster.js';
 import { createForecaster, DEFAULT_FORECAST_SETTINGS } from '../../src/models/forecast/settings.js';
 import { inferStep, parseSeriesCsv } from '../../src/models/forecast/series-csv.js';
+import { mulberry32 } from '../../src/models/random.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -136,17 +137,6 @@ function evaluateFile(file: string, horizonsMs: Record<string, number>, originsW
 
 // ---------------------------------------------------------------- synthetic disk fill
 
-/** mulberry32: a small seeded PRNG, so every run generates the same disks. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Disk {
   step: number;
@@ -193,7 +183,7 @@ interface BreachResult {
 }
 
 function evaluateDisks(count: number, seed: number): BreachResult {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const result: BreachResult = { errors: { 'holt-winters': [], linear: [] }, origins: 0 };
   const bar = progress(count, 'disks');
   for (let made = 0; made < count; ) {

@@ -4,9 +4,10 @@
  * `retrainEvery` points on the last `trainSize` feature vectors; catches odd shapes (spike trains, a
  * broken rhythm) that a point-against-median test misses.
  */
-import { IsolationForest } from 'ml-isolation-forest';
+import type { IsolationForest } from 'ml-isolation-forest';
 import type { FamilyState, RawScore, ScoringFamily } from './family.js';
 import { RollingWindow, type RollingWindowState } from './rolling.js';
+import { trainSeededForest } from './seeded-forest.js';
 
 export interface ForestParams {
   trees: number;
@@ -92,27 +93,8 @@ export class ForestFamily implements ScoringFamily {
     return [clip(value - center), clip(value - previous), clip(mean4 - center), clip(Math.max(...recent) - Math.min(...recent))];
   }
 
-  /** ml-isolation-forest draws from Math.random; a seeded generator makes the forest reproducible. */
+  /** Seeded per training, so a restored detector rebuilds the same forest. */
   private build(samples: number[][], training: number): IsolationForest {
-    const forest = new IsolationForest({ nEstimators: this.p.trees });
-    const original = Math.random;
-    Math.random = mulberry32(this.p.seed * 1_000_003 + training);
-    try {
-      forest.train(samples);
-    } finally {
-      Math.random = original;
-    }
-    return forest;
+    return trainSeededForest(samples, this.p.trees, this.p.seed * 1_000_003 + training);
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
