@@ -50,6 +50,9 @@ ${rules}
 notifier:
   receivers: [{ name: hook, kind: webhook, url: "${receiverUrl}" }]
   default_receiver: hook
+  # One group per alert: every hot sample fires an alert of the same rule, and a group's webhook
+  # carries all its firing alerts, so one 1,000-alert group would measure payload growth, not the path.
+  route: { receiver: hook, group_by: ['...'], group_wait: 0s, group_interval: 0s }
 `;
 }
 
