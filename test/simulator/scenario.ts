@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/models/random.js';
 import { makeSample, type Sample } from '../../src/series/series.js';
 
 /**
@@ -40,18 +41,6 @@ export interface Scenario {
   expectedRoot(f: Failure): { alertname: string; instance: string };
 }
 
-/** mulberry32: small, fast, seeded. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const MINUTE = 60_000;
 
 export interface ScenarioOptions {
@@ -68,7 +57,7 @@ export interface ScenarioOptions {
 }
 
 export function generateScenario(options: ScenarioOptions): Scenario {
-  const rnd = random(options.seed);
+  const rnd = mulberry32(options.seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)] as T;
   const services = options.services ?? 8;
   const apps = options.appsPerService ?? 3;

@@ -1,17 +1,14 @@
 /** Synthetic series for detector tests: 5-minute steps, a daily cycle plus seeded Gaussian noise. */
+import { mulberry32 } from '../../src/models/random.js';
+
 export const STEP_MS = 300_000;
 export const START = Date.UTC(2024, 0, 1);
 export const DAY_POINTS = 288;
 
 /** Uniform in [-1, 1) from a seed (mulberry32). */
 export function uniformNoise(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const uniform = mulberry32(seed);
+  return () => uniform() * 2 - 1;
 }
 
 /**

@@ -3,6 +3,7 @@ import { LinearForecaster, restoreForecaster, SeasonalNaiveForecaster, timeToThr
 import { inferStep, parseSeriesCsv } from '../../src/models/forecast/series-csv.js';
 import { createForecaster, DEFAULT_FORECAST_SETTINGS } from '../../src/models/forecast/settings.js';
 import type { HoltWintersForecaster } from '../../src/models/forecast/holt-winters.js';
+import { mulberry32 } from '../../src/models/random.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -13,14 +14,7 @@ const T0 = Date.UTC(2026, 0, 5); // a Monday
 
 /** A seeded PRNG (mulberry32) and its normal draws: the same series on every run. */
 function noise(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
