@@ -1,14 +1,14 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { envelope, type AlertPayload } from '../../src/bus/messages.js';
-import { createProgram } from '../../src/cli/program.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startMetricsTarget } from '../helpers/metrics-target.js';
 import { startPrometheus, waitFor, type ManagedServer } from '../helpers/servers.js';
 import { FIXTURES } from '../helpers/automation-harness.js';
+import { vigil } from '../helpers/cli.js';
 
 const alert = (instance: string): AlertPayload => ({
   fingerprint: `fp-${instance}`,
@@ -19,24 +19,6 @@ const alert = (instance: string): AlertPayload => ({
   endsAt: '0001-01-01T00:00:00Z',
   generatorURL: '',
 });
-
-/** Runs the CLI in-process against the daemon's real HTTP API; returns what it printed. */
-async function vigil(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  process.exitCode = 0;
-  try {
-    await createProgram().exitOverride().parseAsync(['node', 'vigil', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { out, err, code };
-}
 
 describe('runs API and CLI (daemon with the automation actor)', () => {
   let daemon: Daemon;

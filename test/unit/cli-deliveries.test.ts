@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { envelope, type AlertPayload } from '../../src/bus/messages.js';
-import { createProgram } from '../../src/cli/program.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { freePort, waitFor } from '../helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { vigil } from '../helpers/cli.js';
 
 const firing: AlertPayload = {
   fingerprint: 'fp-disk',
@@ -18,24 +18,6 @@ const firing: AlertPayload = {
   endsAt: '0001-01-01T00:00:00Z',
   generatorURL: '',
 };
-
-/** Runs `vigil ...args` in this process, as the binary would, and collects what it prints. */
-async function vigil(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  process.exitCode = undefined;
-  try {
-    await createProgram().exitOverride().parseAsync(['node', 'vigil', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { out, err, code };
-}
 
 describe('vigil deliveries against a running daemon', () => {
   let daemon: Daemon;

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it, vi } from 'vitest';
-import { createProgram } from '../../src/cli/program.js';
+import { describe, expect, it } from 'vitest';
 import { checkRuleFile, runUnitTestFile } from '../../src/promql/index.js';
+import { vigil } from '../helpers/cli.js';
 
 /**
  * The acceptance test of Prometheus compatibility: every row of the shared corpus' expected.tsv (verdicts of
@@ -65,24 +65,6 @@ describe('promtool 2.42 agreement on the shared rule corpus', () => {
     ]);
   });
 });
-
-/** Runs `vigil ...args` in this process and collects what it prints. */
-async function vigil(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  process.exitCode = undefined;
-  try {
-    await createProgram().exitOverride().parseAsync(['node', 'vigil', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { out, err, code };
-}
 
 describe('vigil check rules / test rules', () => {
   const dir = join(CORPUS, 'tested/prometheus-v2.42.0');
