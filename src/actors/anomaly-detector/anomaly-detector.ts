@@ -159,13 +159,19 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     watchedGauge();
   }
 
-  function seriesEvent(watch: SeriesWatch, t: number, value: number, score: PointScore, state: AnomalyEvent['state']): AnomalyEvent {
-    const recommendation = settings.selection.recommendation(watch.name);
+  /** A verdict as an event: `who` names the series (or resource) and `metric` picks the recommendation hint. */
+  function verdictEvent(
+    who: Pick<AnomalyEvent, 'series' | 'name' | 'labels'>,
+    metric: string,
+    t: number,
+    value: number,
+    score: PointScore,
+    state: AnomalyEvent['state'],
+  ): AnomalyEvent {
+    const recommendation = settings.selection.recommendation(metric);
     return {
       state,
-      series: watch.id,
-      name: watch.name,
-      labels: watch.labels,
+      ...who,
       t,
       value,
       score: score.score,
@@ -176,23 +182,13 @@ export function createAnomalyDetector(ctx: ActorContext): Actor {
     };
   }
 
+  function seriesEvent(watch: SeriesWatch, t: number, value: number, score: PointScore, state: AnomalyEvent['state']): AnomalyEvent {
+    return verdictEvent({ series: watch.id, name: watch.name, labels: watch.labels }, watch.name, t, value, score, state);
+  }
+
   function resourceEvent(watch: ResourceWatch, t: number, value: number, score: PointScore, state: AnomalyEvent['state'], mainMetric: string): AnomalyEvent {
-    const recommendation = settings.selection.recommendation(mainMetric);
-    return {
-      state,
-      series: watch.id,
-      name: watch.group.name,
-      labels: { [watch.group.by]: watch.resource },
-      t,
-      value,
-      score: score.score,
-      severity: settings.selection.severity(score.score),
-      expected: score.expected,
-      detectors: score.detectors,
-      ...(recommendation !== undefined && { recommendation }),
-      resource: watch.resource,
-      members: watch.members,
-    };
+    const who = { series: watch.id, name: watch.group.name, labels: { [watch.group.by]: watch.resource } };
+    return { ...verdictEvent(who, mainMetric, t, value, score, state), resource: watch.resource, members: watch.members };
   }
 
   /** A quiet series settles by time: its `normal` verdict carries its last value and no score. */
