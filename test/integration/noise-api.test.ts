@@ -6,6 +6,7 @@ import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { Incidents, type Incident } from '../../src/incidents/incidents.js';
 import { createTopology } from '../../src/noise/topology.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { waitFor } from '../helpers/servers.js';
 
 const NOW = Date.parse('2026-05-04T12:00:00Z'); // a Monday, 14:00 in Berlin
 
@@ -26,6 +27,9 @@ silences:
   - { matchers: ['alertname="Flapping"'], starts_at: '2026-05-01T00:00:00Z', ends_at: '2026-06-01T00:00:00Z', comment: 'known', created_by: ops }
 topology:
   nodes: [{ name: lb }, { name: app-1, depends_on: [lb] }, { name: db }]
+alerting: { evaluation_interval: 1h }
+rules:
+  - { name: QueueStuck, kind: threshold, metric: queue_depth, op: '>', value: 100 }
 `;
 
 describe('noise-control and incident API', () => {
@@ -104,5 +108,16 @@ describe('noise-control and incident API', () => {
     expect(split.json().to).toMatchObject({ alertIds: ['d1'], state: 'open' });
     expect((await call('POST', `/api/v1/incidents/${one.id}/state`, 'responder-token', { state: 'closed' })).json().incident.state).toBe('closed');
     expect((await call('POST', `/api/v1/incidents/${one.id}/state`, 'responder-token', { state: 'resolved' })).statusCode).toBe(409);
+  });
+
+  it('a silence added or expired through the API applies at once, not at the next evaluation tick (an hour away)', async () => {
+    const push = await call('POST', '/api/v1/samples', 'responder-token', { samples: [{ name: 'queue_depth', labels: { queue: 'mail' }, value: 500, timestamp: NOW }] });
+    expect(push.statusCode).toBe(202);
+    const stateOf = async () => (await daemon.store.alerts.find({ where: { rule: 'QueueStuck' } }))[0]?.state;
+    await waitFor('the pushed sample to fire the rule', async () => (await stateOf()) === 'firing');
+    const silence = (await call('POST', '/api/v1/silences', 'responder-token', { matchers: ['queue="mail"'], duration: '2h', comment: 'draining by hand' })).json().silence;
+    await waitFor('the silence to mute the alert', async () => (await stateOf()) === 'suppressed', 5000);
+    await call('POST', `/api/v1/silences/${silence.id}/expire`, 'responder-token');
+    await waitFor('the expired silence to unmute it', async () => (await stateOf()) === 'firing', 5000);
   });
 });
