@@ -56,6 +56,11 @@ function observingAlerts(store: Store, onAlert: (record: AlertRecord) => void): 
       await alerts.put(record);
       onAlert(record);
     },
+    async replaceAtRevision(record, revision) {
+      const replaced = await alerts.replaceAtRevision(record, revision);
+      if (replaced) onAlert(record);
+      return replaced;
+    },
   };
   return new Proxy(store, { get: (target, key) => (key === 'alerts' ? observed : Reflect.get(target, key, target)) });
 }
