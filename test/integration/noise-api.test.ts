@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { Incidents, type Incident } from '../../src/incidents/incidents.js';
 import { createTopology } from '../../src/noise/topology.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 
 const NOW = Date.parse('2026-05-04T12:00:00Z'); // a Monday, 14:00 in Berlin
@@ -33,18 +30,12 @@ rules:
 `;
 
 describe('noise-control and incident API', () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-noise-api-'));
-    writeFileSync(join(dir, 'vigil.yaml'), CONFIG);
-    daemon = await startDaemon({ configFile: join(dir, 'vigil.yaml'), listen: false, clock: { now: () => NOW }, logger: createLogger('silent', { pretty: false }) });
+    daemon = await startTestDaemon(CONFIG, { listen: false, clock: { now: () => NOW }, logger: createLogger('silent', { pretty: false }) });
   });
-  afterAll(async () => {
-    await daemon?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => daemon?.close());
 
   const call = (method: 'GET' | 'POST', url: string, token?: string, payload?: unknown) =>
     daemon.api.inject({ method, url, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}), ...(payload !== undefined ? { payload: payload as string } : {}) });
