@@ -27,9 +27,15 @@ export interface RobustParams {
    * wins): a daily job that runs five minutes early is not scored as a missing spike.
    */
   phaseToleranceMs: number;
+  /**
+   * A seasonal slot learns a point at most this many robust sigmas from the baseline's expectation
+   * (winsorised), so an anomalous day barely moves the profile and the next normal day is not scored
+   * against the anomaly.
+   */
+  learnClip: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000, learnClip: 7 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
@@ -102,6 +108,7 @@ export class RobustFamily implements ScoringFamily {
     let best: { z: number; center: number; sigma: number } | null = null;
     let bestError = Infinity;
     const offsets = s.baselines.map((b) => this.offset(b, t));
+    const learnt = s.baselines.map(() => value);
     s.baselines.forEach((b, i) => {
       const offset = offsets[i];
       if (offset === null || offset === undefined) return;
@@ -118,9 +125,13 @@ export class RobustFamily implements ScoringFamily {
         b.error += ERROR_ALPHA * (Math.abs(value - offset - scored.center) - b.error);
         b.errors++;
       }
+      if (window.count >= this.p.window) {
+        const limit = this.p.learnClip * scored.sigma;
+        learnt[i] = offset + scored.center + Math.max(-limit, Math.min(limit, value - offset - scored.center));
+      }
       window.push(value - offset);
     });
-    s.baselines.forEach((b) => this.learnProfile(b, t, value));
+    s.baselines.forEach((b, i) => this.learnProfile(b, t, learnt[i] as number));
     s.lastT = t;
     s.lastValue = value;
     s.points++;
