@@ -28,9 +28,10 @@ export interface RobustParams {
    */
   phaseToleranceMs: number;
   /**
-   * A seasonal slot learns a point at most this many robust sigmas from the baseline's expectation
-   * (winsorised), so an anomalous day barely moves the profile and the next normal day is not scored
-   * against the anomaly.
+   * A point counts at most this many robust sigmas from a baseline's expectation (winsorised) in what the
+   * baseline learns: its seasonal slot, so an anomalous day barely moves the profile and the next normal
+   * day is not scored against the anomaly, and its recent error, so one spike does not decide which
+   * baseline is trusted.
    */
   learnClip: number;
 }
@@ -121,14 +122,15 @@ export class RobustFamily implements ScoringFamily {
         bestError = error;
       }
       // Learn after scoring: no look-ahead.
+      const full = window.count >= this.p.window;
+      const limit = this.p.learnClip * scored.sigma;
+      const residual = value - offset - scored.center;
+      const clipped = full ? Math.max(-limit, Math.min(limit, residual)) : residual;
       if (window.count > 0) {
-        b.error += ERROR_ALPHA * (Math.abs(value - offset - scored.center) - b.error);
+        b.error += ERROR_ALPHA * (Math.abs(clipped) - b.error);
         b.errors++;
       }
-      if (window.count >= this.p.window) {
-        const limit = this.p.learnClip * scored.sigma;
-        learnt[i] = offset + scored.center + Math.max(-limit, Math.min(limit, value - offset - scored.center));
-      }
+      learnt[i] = offset + scored.center + clipped;
       window.push(value - offset);
     });
     s.baselines.forEach((b, i) => this.learnProfile(b, t, learnt[i] as number));
