@@ -27,9 +27,16 @@ export interface RobustParams {
    * wins): a daily job that runs five minutes early is not scored as a missing spike.
    */
   phaseToleranceMs: number;
+  /**
+   * A point counts at most this many robust sigmas from a baseline's expectation (winsorised) in what the
+   * baseline learns: its seasonal slot, so an anomalous day barely moves the profile and the next normal
+   * day is not scored against the anomaly, and its recent error, so one spike does not decide which
+   * baseline is trusted.
+   */
+  learnClip: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000, learnClip: 7 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
@@ -102,6 +109,7 @@ export class RobustFamily implements ScoringFamily {
     let best: { z: number; center: number; sigma: number } | null = null;
     let bestError = Infinity;
     const offsets = s.baselines.map((b) => this.offset(b, t));
+    const learnt = s.baselines.map(() => value);
     s.baselines.forEach((b, i) => {
       const offset = offsets[i];
       if (offset === null || offset === undefined) return;
@@ -114,13 +122,18 @@ export class RobustFamily implements ScoringFamily {
         bestError = error;
       }
       // Learn after scoring: no look-ahead.
+      const full = window.count >= this.p.window;
+      const limit = this.p.learnClip * scored.sigma;
+      const residual = value - offset - scored.center;
+      const clipped = full ? Math.max(-limit, Math.min(limit, residual)) : residual;
       if (window.count > 0) {
-        b.error += ERROR_ALPHA * (Math.abs(value - offset - scored.center) - b.error);
+        b.error += ERROR_ALPHA * (Math.abs(clipped) - b.error);
         b.errors++;
       }
+      learnt[i] = offset + scored.center + clipped;
       window.push(value - offset);
     });
-    s.baselines.forEach((b) => this.learnProfile(b, t, value));
+    s.baselines.forEach((b, i) => this.learnProfile(b, t, learnt[i] as number));
     s.lastT = t;
     s.lastValue = value;
     s.points++;
