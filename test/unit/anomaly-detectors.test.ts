@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDetector, DEFAULT_THRESHOLD, type DetectorName } from '../../src/models/anomaly/detector.js';
-import { DAY_POINTS, seasonal } from './anomaly-synthetic.js';
+import { DAY_POINTS, seasonal, START, STEP_MS } from './anomaly-synthetic.js';
 
 /** The change starts here: day 10 of a 5-minute series, long after warm-up. */
 const AT = 10 * DAY_POINTS + 120;
@@ -76,6 +76,25 @@ describe('default detector on synthetic series', () => {
     };
     expect(alertsNear(undefined, early)).toEqual([]);
     expect(alertsNear(0, early).length).toBeGreaterThan(0);
+  });
+
+  it('spikes coming denser are an anomaly though each spike is routine (the shift statistic)', () => {
+    // A flat series with a pair of +20 spikes every 100 points (as NAB's art_increase_spike_density),
+    // then five in 15 points.
+    const burst = 2000;
+    const spike = (i: number) => (i < burst ? i % 100 === 0 || i % 100 === 6 : [0, 5, 6, 10, 15].includes(i - burst));
+    const alertsInBurst = (shiftHalf?: number) => {
+      const detector = createDetector('ensemble', shiftHalf === undefined ? {} : { families: { robust: { shiftHalf } } });
+      const found: number[] = [];
+      for (let i = 0; i < burst + 100; i++) {
+        const { score } = detector.update(START + i * STEP_MS, spike(i) ? 20 : 0);
+        if (i >= burst && score >= DEFAULT_THRESHOLD) found.push(i);
+      }
+      return found;
+    };
+    expect(alertsInBurst().some((i) => i > burst)).toBe(true);
+    // Without the shift statistic (a CUSUM that never reaches half-score), no spike of the burst stands out.
+    expect(alertsInBurst(1e9)).toEqual([]);
   });
 
   it('expects the daily cycle: the expected value follows the noiseless curve, the band holds the noise', () => {

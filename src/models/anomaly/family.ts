@@ -4,6 +4,11 @@ import type { LikelihoodParams } from './likelihood.js';
 export interface RawScore {
   /** Raw surprise in [0,1]; not comparable across series until calibrated. */
   raw: number;
+  /**
+   * Optional raw score of a sustained change (robust: a CUSUM of the point's signed z), calibrated on its
+   * own and combined with `raw` by max, so a shift made of individually ordinary points can still alert.
+   */
+  shift?: number;
   expected: { value: number; lower: number; upper: number };
 }
 
@@ -20,6 +25,8 @@ export interface ScoringFamily {
   save(): FamilyState;
   retrain?(): Promise<void>;
   readonly retrainDue?: boolean;
+  /** True when observe() reports `shift` (the pipeline then keeps a second calibration for it). */
+  readonly scoresShift?: boolean;
   /** Calibration defaults that depend on the family's raw scale (the pipeline's options override them). */
   readonly calibration?: Partial<LikelihoodParams>;
 }

@@ -1,5 +1,6 @@
 /**
- * A detector = scoring families -> one anomaly likelihood each -> combined -> quiet period after an alert.
+ * A detector = scoring families -> one anomaly likelihood each (and one more for a family's shift
+ * statistic, max-combined with its point score) -> combined -> quiet period after an alert.
  * Each family alone is a detector (`robust`, ...); `ensemble` is the default, one configuration for all.
  */
 import type { DetectorState, PointScore, StreamingDetector } from './detector.js';
@@ -60,11 +61,13 @@ interface PipelineState {
   quietLevel: number;
   families: FamilyState[];
   likelihoods: LikelihoodState[];
+  /** The calibration of each family's shift statistic; null for a family without one. */
+  shiftLikelihoods: (LikelihoodState | null)[];
   /** Byte length of each family's weights inside DetectorState.weights. */
   weightSizes: number[];
 }
 
-const VERSION = 1;
+const VERSION = 2;
 export const DEFAULT_QUIET_POINTS = 100;
 export const DEFAULT_QUIET_ESCALATION = 0.3;
 
@@ -78,6 +81,7 @@ class Pipeline implements StreamingDetector {
     private readonly params: PipelineParams,
     private readonly families: ScoringFamily[],
     private readonly likelihoods: AnomalyLikelihood[],
+    private readonly shiftLikelihoods: (AnomalyLikelihood | null)[],
     saved?: { points: number; quietLeft: number; quietLevel: number },
   ) {
     this.points = saved?.points ?? 0;
@@ -101,8 +105,10 @@ class Pipeline implements StreamingDetector {
     let combined = 0;
     let expected: PointScore['expected'] | null = null;
     this.families.forEach((family, i) => {
-      const { raw, expected: e } = family.observe(t, value);
-      const score = (this.likelihoods[i] as AnomalyLikelihood).update(raw);
+      const { raw, shift, expected: e } = family.observe(t, value);
+      let score = (this.likelihoods[i] as AnomalyLikelihood).update(raw);
+      const shiftLikelihood = this.shiftLikelihoods[i];
+      if (shiftLikelihood && shift !== undefined) score = Math.max(score, shiftLikelihood.update(shift));
       detectors[family.name] = score;
       combined = this.params.combine === 'max' ? Math.max(combined, score) : combined + score / this.families.length;
       expected ??= e;
@@ -128,6 +134,7 @@ class Pipeline implements StreamingDetector {
       quietLevel: this.quietLevel,
       families: families.map(({ params, state: s }) => ({ params, state: s })),
       likelihoods: this.likelihoods.map((l) => l.save()),
+      shiftLikelihoods: this.shiftLikelihoods.map((l) => l?.save() ?? null),
       weightSizes: weights.map((w) => w.byteLength),
     };
     const total = weights.reduce((n, w) => n + w.byteLength, 0);
@@ -148,7 +155,10 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
     quietEscalation: options.quietEscalation ?? DEFAULT_QUIET_ESCALATION,
   };
   const families: ScoringFamily[] = params.families.map((f) => FAMILIES[f].create(params.familyParams[f] ?? {}));
-  return new Pipeline(name, params, families, families.map((f) => new AnomalyLikelihood({ ...f.calibration, ...params.likelihood })));
+  const calibration = (f: ScoringFamily) => ({ ...f.calibration, ...params.likelihood });
+  return new Pipeline(name, params, families,
+    families.map((f) => new AnomalyLikelihood(calibration(f))),
+    families.map((f) => (f.scoresShift ? new AnomalyLikelihood(calibration(f)) : null)));
 }
 
 export function restorePipeline(saved: DetectorState): StreamingDetector {
@@ -164,8 +174,10 @@ export function restorePipeline(saved: DetectorState): StreamingDetector {
     offset += size;
     return FAMILIES[name].restore(familyState);
   });
-  const likelihoods = state.likelihoods.map((l, i) => new AnomalyLikelihood({ ...families[i]?.calibration, ...params.likelihood }, l));
-  return new Pipeline(saved.kind as DetectorName, params, families, likelihoods, state);
+  const calibration = (i: number) => ({ ...families[i]?.calibration, ...params.likelihood });
+  const likelihoods = state.likelihoods.map((l, i) => new AnomalyLikelihood(calibration(i), l));
+  const shiftLikelihoods = state.shiftLikelihoods.map((l, i) => (l ? new AnomalyLikelihood(calibration(i), l) : null));
+  return new Pipeline(saved.kind as DetectorName, params, families, likelihoods, shiftLikelihoods, state);
 }
 
 function concatBytes(parts: Uint8Array[], total: number): Uint8Array {

@@ -2,7 +2,8 @@
  * Robust statistics: how far a point lies from the median of the recent window, in robust standard
  * deviations (1.4826·MAD). Seasonality aware: a daily and a weekly profile (per time-of-day / time-of-week
  * slot, smoothed over periods) are learnt, and the window holds residuals against whichever baseline
- * (none, daily, weekly) has had the smallest recent error.
+ * (none, daily, weekly) has had the smallest recent error. A two-sided CUSUM of the point's signed z
+ * reports sustained changes that no single point shows: a slow rise, or spikes coming denser.
  */
 import type { FamilyState, RawScore, ScoringFamily } from './family.js';
 import type { LikelihoodParams } from './likelihood.js';
@@ -34,9 +35,18 @@ export interface RobustParams {
    * baseline is trusted.
    */
   learnClip: number;
+  /**
+   * CUSUM of the signed z: each point adds z − shiftSlack to the upward sum (−z − shiftSlack to the
+   * downward one), floored at 0, so only a run of residuals beyond one sigma on one side accumulates.
+   */
+  shiftSlack: number;
+  /** A point adds at most this many sigmas, so one huge spike is not a shift but spikes coming denser are. */
+  shiftClip: number;
+  /** CUSUM at which the shift's raw score is 0.5 (raw = s / (s + shiftHalf), like zHalf). */
+  shiftHalf: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000, learnClip: 7 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000, learnClip: 7, shiftSlack: 1, shiftClip: 10, shiftHalf: 20 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
@@ -68,10 +78,14 @@ interface RobustState {
   /** Slow rate of exact repeats (value == previous value), and the current run of repeats. */
   repeatRate: number;
   run: number;
+  /** The two one-sided CUSUMs of the signed z, in sigmas. */
+  shiftUp: number;
+  shiftDown: number;
 }
 
 export class RobustFamily implements ScoringFamily {
   readonly name = 'robust';
+  readonly scoresShift = true;
   private readonly p: RobustParams;
   private readonly s: RobustState;
   private windows: RollingWindow[];
@@ -84,7 +98,7 @@ export class RobustFamily implements ScoringFamily {
   constructor(params: Partial<RobustParams> = {}, saved?: RobustState) {
     this.p = { ...ROBUST_DEFAULTS, ...params };
     this.s = saved ? structuredClone(saved) : {
-      points: 0, lastT: null, stepMs: null, absStep: 0, lastValue: 0, repeatRate: 0, run: 0,
+      points: 0, lastT: null, stepMs: null, absStep: 0, lastValue: 0, repeatRate: 0, run: 0, shiftUp: 0, shiftDown: 0,
       baselines: [{ slots: [], seen: 0, periodMs: 0, error: 0, errors: 0, window: { size: this.p.window, values: [] } }],
     };
     this.windows = this.s.baselines.map((b) => RollingWindow.restore(b.window));
@@ -106,7 +120,7 @@ export class RobustFamily implements ScoringFamily {
 
     // Score against every baseline; report the one with the smallest recent error among those whose
     // window is full (a baseline that has just started has too few residuals to judge by).
-    let best: { z: number; center: number; sigma: number } | null = null;
+    let best: { z: number; signedZ: number; center: number; sigma: number } | null = null;
     let bestError = Infinity;
     const offsets = s.baselines.map((b) => this.offset(b, t));
     const learnt = s.baselines.map(() => value);
@@ -118,7 +132,7 @@ export class RobustFamily implements ScoringFamily {
       const shown = this.phaseMatch(b, t, value, scored, offset);
       const error = b.errors > 0 ? b.error / (1 - (1 - ERROR_ALPHA) ** b.errors) : Infinity;
       if (best === null || (window.count >= this.p.window && error < bestError)) {
-        best = { ...scored, center: scored.center + shown };
+        best = { ...scored, signedZ: Math.sign(value - shown - scored.center) * scored.z, center: scored.center + shown };
         bestError = error;
       }
       // Learn after scoring: no look-ahead.
@@ -138,9 +152,11 @@ export class RobustFamily implements ScoringFamily {
     s.lastValue = value;
     s.points++;
 
-    const chosen = best ?? { z: 0, center: value, sigma: 0 };
-    const z = s.points <= this.p.warmup ? 0 : Math.max(chosen.z, flatZ);
-    return { raw: z / (z + this.p.zHalf), expected: { value: chosen.center, lower: chosen.center - 3 * chosen.sigma, upper: chosen.center + 3 * chosen.sigma } };
+    const chosen = best ?? { z: 0, signedZ: 0, center: value, sigma: 0 };
+    const warm = s.points > this.p.warmup;
+    const z = warm ? Math.max(chosen.z, flatZ) : 0;
+    const shift = warm ? this.cusum(chosen.signedZ) : 0;
+    return { raw: z / (z + this.p.zHalf), shift: shift / (shift + this.p.shiftHalf), expected: { value: chosen.center, lower: chosen.center - 3 * chosen.sigma, upper: chosen.center + 3 * chosen.sigma } };
   }
 
   save(): FamilyState {
@@ -160,6 +176,15 @@ export class RobustFamily implements ScoringFamily {
     const z = s.run > 0 && rate < 1 ? Math.sqrt(2 * s.run * Math.log(1 / rate)) : 0;
     s.repeatRate += Math.max(REPEAT_ALPHA, 1 / (s.points + 1)) * ((repeat ? 1 : 0) - s.repeatRate);
     return z;
+  }
+
+  /** Two-sided CUSUM of the signed z (each point clipped to ±shiftClip), the larger side. */
+  private cusum(signedZ: number): number {
+    const s = this.s;
+    const z = Math.max(-this.p.shiftClip, Math.min(this.p.shiftClip, signedZ));
+    s.shiftUp = Math.max(0, s.shiftUp + z - this.p.shiftSlack);
+    s.shiftDown = Math.max(0, s.shiftDown - z - this.p.shiftSlack);
+    return Math.max(s.shiftUp, s.shiftDown);
   }
 
   private zScore(window: RollingWindow, value: number): { z: number; center: number; sigma: number } {
