@@ -39,7 +39,7 @@ export interface RobustParams {
   shiftHalf: number;
 }
 
-export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000, shiftSlack: 1, shiftClip: 10, shiftHalf: 20 };
+export const ROBUST_DEFAULTS: RobustParams = { window: 64, seasonalAlpha: 0.15, maxSlots: 336, warmup: 16, zHalf: 15, phaseToleranceMs: 600_000, shiftSlack: 1.25, shiftClip: 10, shiftHalf: 20 };
 
 const DAY_MS = 86_400_000;
 const PERIODS_MS = [DAY_MS, 7 * DAY_MS];
