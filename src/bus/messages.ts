@@ -154,6 +154,8 @@ export interface MessagePayloads {
   'alert.workflow': { fingerprint: string; by: string; action: 'assign' | 'comment' | 'resolve'; text?: string };
   /** The alert manager's evaluation tick for rules that must notice time passing (absence, windows, Prometheus groups). */
   'rules.tick': { due: number };
+  /** A silence was added or expired through the API: the alert manager applies it now, not at its next tick. */
+  'silences.changed': { id: string; change: 'added' | 'expired'; by: string };
 }
 
 export type MessageType = keyof MessagePayloads;
@@ -193,7 +195,11 @@ export const ROUTES: { [T in MessageType]: readonly InboxName[] } = {
   'model.retrain': ['anomaly-detector'],
   'alert.workflow': ['alert-manager'],
   'rules.tick': ['alert-manager'],
+  'silences.changed': ['alert-manager'],
 };
+
+/** Key of the alert manager's messages about every alert (ticks, silences): one partition evaluates them. */
+export const ALERT_MANAGER_GLOBAL_KEY = 'rules.tick';
 
 export function envelope<T extends MessageType>(type: T, id: string, payload: MessagePayloads[T], key?: string, ts = Date.now()): Envelope<T> {
   return key === undefined ? { id, type, ts, payload } : { id, type, key, ts, payload };

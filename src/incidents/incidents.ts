@@ -46,6 +46,8 @@ export interface Incident extends IncidentRecord {
   related: { samples: Record<string, [t: number, v: number][]>; neighbours: { fingerprint: string; alertname: string; resource?: string; at: number }[] };
   lastAlertAt: number;
   mergedInto?: string;
+  /** Bumped by every write: a writer holding an older copy is refused and redoes its change on a fresh one. */
+  revision?: number;
 }
 
 /** What the correlator hears of an alert change. */
@@ -66,6 +68,14 @@ export interface IncidentDeps {
   /** Other active alerts, for the neighbours of a new incident. */
   activeAlerts(): Iterable<AlertChange>;
 }
+
+/** Another writer changed the incident since it was read. */
+class StaleIncident extends Error {
+  override name = 'StaleIncident';
+}
+
+/** Attempts of one operation against concurrent writers before the caller is told to try again. */
+const ATTEMPTS = 5;
 
 /** Thrown for a request that does not apply (unknown incident, wrong state): the API answers 4xx. */
 export class IncidentError extends Error {
@@ -88,7 +98,9 @@ const incidentId = (fingerprint: string, at: number) => `inc-${createHash('sha25
 /**
  * Incidents in the store: correlation of alert changes into them, and the people's workflow (state,
  * assignee, comments, merge, split). The store is the only state, so the API and the correlator see
- * the same incidents; callers serialise their calls (the correlator runs one change at a time).
+ * the same incidents. Every write is conditional on the revision read (optimistic concurrency): an
+ * operation that lost a race with another writer (the API against the correlator, or two API calls) is
+ * redone on a fresh copy, so neither change is lost. The correlator runs one change at a time.
  */
 export class Incidents {
   /**
@@ -115,11 +127,30 @@ export class Incidents {
     this.cache = undefined;
   }
 
-  private async write(incident: Incident): Promise<void> {
-    await this.deps.store.incidents.put(incident);
+  /** Writes a new incident (`created`) or one read before, unless another writer changed it since. */
+  private async write(incident: Incident, created = false): Promise<void> {
+    const revision = incident.revision ?? 0;
+    const next = { ...incident, revision: revision + 1 };
+    const written = created ? await this.deps.store.incidents.insert(next) : await this.deps.store.incidents.replaceAtRevision(next, revision);
+    if (!written) throw new StaleIncident(`incident ${incident.id} was changed by another writer`);
+    incident.revision = next.revision;
     if (!this.cache) return;
     if (OPEN_STATES.includes(incident.state)) this.cache.set(incident.id, incident);
     else this.cache.delete(incident.id);
+  }
+
+  /** Runs `operation` again on fresh copies while another writer keeps winning the race. */
+  private async retrying<R>(operation: () => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await operation();
+      } catch (err) {
+        if (!(err instanceof StaleIncident)) throw err;
+        // The cached copies may be the stale ones (and the failed attempt may have changed them).
+        this.refresh();
+        if (attempt === ATTEMPTS) throw new IncidentError(409, `${err.message}; try again`);
+      }
+    }
   }
 
   async get(id: string): Promise<Incident> {
@@ -129,7 +160,11 @@ export class Incidents {
   }
 
   /** Puts a changed alert into its incident: a fired alert joins the best related open incident or opens one; a finished one may resolve its incident. */
-  async observe(alert: AlertChange, now: number): Promise<{ change: 'opened' | 'joined' | 'updated'; incident: Incident } | undefined> {
+  observe(alert: AlertChange, now: number): Promise<{ change: 'opened' | 'joined' | 'updated'; incident: Incident } | undefined> {
+    return this.retrying(() => this.correlate(alert, now));
+  }
+
+  private async correlate(alert: AlertChange, now: number): Promise<{ change: 'opened' | 'joined' | 'updated'; incident: Incident } | undefined> {
     const open = await this.open();
     const current = open.find((i) => i.members.some((m) => m.fingerprint === alert.fingerprint));
     if (current) return (await this.update(current, alert, now)) ? { change: 'updated', incident: current } : undefined;
@@ -202,7 +237,7 @@ export class Incidents {
     };
     this.attachSamples(incident, alert);
     this.recompute(incident, now);
-    await this.write(incident);
+    await this.write(incident, true);
     return incident;
   }
 
@@ -264,34 +299,44 @@ export class Incidents {
 
   /** Someone is on it: open → investigating, and they become the assignee unless one is set. */
   async acknowledge(id: string, by: string, now: number): Promise<Incident> {
-    const incident = await this.get(id);
-    if (incident.state !== 'open') throw new IncidentError(409, `incident ${id} is ${incident.state}; only an open incident can be acknowledged`);
-    incident.state = 'investigating';
-    incident.assignee ??= by;
-    return this.save(incident, { by, action: 'state', text: 'investigating' }, now);
+    return this.retrying(async () => {
+      const incident = await this.get(id);
+      if (incident.state !== 'open') throw new IncidentError(409, `incident ${id} is ${incident.state}; only an open incident can be acknowledged`);
+      incident.state = 'investigating';
+      incident.assignee ??= by;
+      return this.save(incident, { by, action: 'state', text: 'investigating' }, now);
+    });
   }
 
   async setState(id: string, state: 'resolved' | 'closed' | 'open', by: string, now: number): Promise<Incident> {
-    const incident = await this.get(id);
-    const allowed: Record<string, readonly IncidentState[]> = { resolved: ['open', 'investigating'], closed: ['open', 'investigating', 'resolved'], open: ['resolved'] };
-    if (!allowed[state]?.includes(incident.state)) throw new IncidentError(409, `incident ${id} is ${incident.state}; it cannot become ${state}`);
-    incident.state = state;
-    return this.save(incident, { by, action: 'state', text: state }, now);
+    return this.retrying(async () => {
+      const incident = await this.get(id);
+      const allowed: Record<string, readonly IncidentState[]> = { resolved: ['open', 'investigating'], closed: ['open', 'investigating', 'resolved'], open: ['resolved'] };
+      if (!allowed[state]?.includes(incident.state)) throw new IncidentError(409, `incident ${id} is ${incident.state}; it cannot become ${state}`);
+      incident.state = state;
+      return this.save(incident, { by, action: 'state', text: state }, now);
+    });
   }
 
   async comment(id: string, by: string, text: string, now: number): Promise<Incident> {
     if (!text.trim()) throw new IncidentError(400, 'a comment needs text');
-    return this.save(await this.get(id), { by, action: 'comment', text }, now);
+    return this.retrying(async () => this.save(await this.get(id), { by, action: 'comment', text }, now));
   }
 
   async assign(id: string, by: string, assignee: string, now: number): Promise<Incident> {
-    const incident = await this.get(id);
-    incident.assignee = assignee;
-    return this.save(incident, { by, action: 'assign', text: assignee }, now);
+    return this.retrying(async () => {
+      const incident = await this.get(id);
+      incident.assignee = assignee;
+      return this.save(incident, { by, action: 'assign', text: assignee }, now);
+    });
   }
 
   /** Moves the alerts of `others` into `id`; the others close, naming where they went. */
-  async merge(id: string, others: readonly string[], by: string, now: number): Promise<Incident> {
+  merge(id: string, others: readonly string[], by: string, now: number): Promise<Incident> {
+    return this.retrying(() => this.mergeOnce(id, others, by, now));
+  }
+
+  private async mergeOnce(id: string, others: readonly string[], by: string, now: number): Promise<Incident> {
     const target = await this.get(id);
     if (others.length === 0) throw new IncidentError(400, 'name at least one incident to merge in');
     if (target.state === 'closed') throw new IncidentError(409, `incident ${id} is closed`);
@@ -300,6 +345,8 @@ export class Incidents {
       for (const m of source.members) if (!target.members.some((x) => x.fingerprint === m.fingerprint)) target.members.push({ ...m, confidence: 'high', reason: `merged by ${by}` });
       Object.assign(target.related.samples, source.related.samples);
       target.lastAlertAt = Math.max(target.lastAlertAt, source.lastAlertAt);
+      // Closed by an earlier attempt that then lost the race on the target: its members are taken again, it is not closed twice.
+      if (source.mergedInto === id) continue;
       source.state = 'closed';
       source.mergedInto = id;
       await this.save(source, { by, action: 'merged', text: `merged into ${id}` }, now);
@@ -311,7 +358,11 @@ export class Incidents {
   }
 
   /** Moves the named alerts out of `id` into a new incident, which is returned. */
-  async split(id: string, fingerprints: readonly string[], by: string, now: number): Promise<{ from: Incident; to: Incident }> {
+  split(id: string, fingerprints: readonly string[], by: string, now: number): Promise<{ from: Incident; to: Incident }> {
+    return this.retrying(() => this.splitOnce(id, fingerprints, by, now));
+  }
+
+  private async splitOnce(id: string, fingerprints: readonly string[], by: string, now: number): Promise<{ from: Incident; to: Incident }> {
     const from = await this.get(id);
     const moving = from.members.filter((m) => fingerprints.includes(m.fingerprint));
     const unknown = fingerprints.filter((f) => !from.members.some((m) => m.fingerprint === f));
@@ -321,7 +372,8 @@ export class Incidents {
     from.alertIds = from.members.map((m) => m.fingerprint);
     const first = moving.reduce((a, b) => (a.at <= b.at ? a : b));
     const to: Incident = {
-      id: incidentId(first.fingerprint, now),
+      // Not the id the alert would open an incident with: that incident may still exist (merged away, closed).
+      id: incidentId(`${from.id}/${first.fingerprint}`, now),
       title: '',
       state: moving.every((m) => DONE.has(m.state)) ? 'resolved' : 'open',
       alertIds: moving.map((m) => m.fingerprint),
@@ -336,8 +388,10 @@ export class Incidents {
     };
     this.recompute(to, now);
     this.recompute(from, now);
-    await this.write(to);
-    return { from: await this.save(from, { by, action: 'split', text: `split ${moving.length} alert(s) into ${to.id}` }, now), to };
+    // The conditional write first: if another writer changed `from`, nothing was written and the split is redone.
+    await this.save(from, { by, action: 'split', text: `split ${moving.length} alert(s) into ${to.id}` }, now);
+    await this.write(to, true);
+    return { from, to };
   }
 }
 

@@ -157,6 +157,12 @@ export interface Collection<T extends { id: string }> {
   put(doc: T): Promise<void>;
   /** Insert only if no record has this id; returns false when one did. */
   insert(doc: T): Promise<boolean>;
+  /**
+   * Replaces the stored record only while its `revision` field still equals `revision` (a record without
+   * one counts as 0): optimistic concurrency for records that several writers change. Returns false when
+   * there is no such record or another writer changed it first. The caller bumps `doc.revision`.
+   */
+  replaceAtRevision(doc: T, revision: number): Promise<boolean>;
   find(query?: Query<T>): Promise<T[]>;
   count(query?: Omit<Query<T>, 'orderBy' | 'limit'>): Promise<number>;
   delete(id: string): Promise<boolean>;

@@ -10,15 +10,14 @@
  * is one aggregation group, flushed at once, and one delivery. Each partition count (of the notifier
  * inbox: how many deliveries are in flight at once) runs in a fresh daemon.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Presets, SingleBar } from 'cli-progress';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
+import type { Daemon } from '../../src/app/daemon.js';
 import { envelope, type AlertPayload, type Envelope } from '../../src/bus/messages.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 
 const { values: args } = parseArgs({
@@ -167,11 +166,8 @@ async function measureLatency(daemon: Daemon, label: string): Promise<void> {
 }
 
 async function run(partitions: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-notify-'));
-  const file = join(dir, 'vigil.yaml');
-  writeFileSync(file, config(dir, receiverUrl, partitions));
   const label = `${partitions} partition${partitions === 1 ? '' : 's'}:`;
-  const daemon = await startDaemon({ configFile: file, listen: false, logger: createLogger('warn', { destination: process.stderr }) });
+  const daemon = await startTestDaemon((dir) => config(dir, receiverUrl, partitions), { listen: false });
   try {
     await measureThroughput(daemon, label);
     await measureLatency(daemon, label);
@@ -179,7 +175,6 @@ async function run(partitions: number): Promise<void> {
     console.log(`${label} outbox outcomes ${JSON.stringify(outcomes)}`);
   } finally {
     await daemon.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -6,15 +6,14 @@
  *
  * BullMQ uses VIGIL_BENCH_REDIS_URL, else a private redis-server started on a free port.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
+import type { Daemon } from '../../src/app/daemon.js';
 import { envelope } from '../../src/bus/messages.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { makeSample, type Sample } from '../../src/series/series.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { startRedis, waitFor } from '../helpers/servers.js';
 
@@ -75,10 +74,7 @@ async function samplesEvaluated(daemon: Daemon): Promise<number> {
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function run(name: string, transportYaml: string, receiver: WebhookReceiver): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
-  const file = join(dir, 'vigil.yaml');
-  writeFileSync(file, config(dir, transportYaml.replace('JOURNAL', join(dir, 'queue.db')), `${receiver.url}`));
-  const daemon = await startDaemon({ configFile: file, listen: false, logger: createLogger('warn', { destination: process.stderr }) });
+  const daemon = await startTestDaemon((dir) => config(dir, transportYaml.replace('JOURNAL', join(dir, 'queue.db')), `${receiver.url}`), { listen: false });
   try {
     // Throughput: push TOTAL samples as fast as the collector inbox takes them; time until all are evaluated.
     const batches = Math.ceil(TOTAL / BATCH);
@@ -132,7 +128,6 @@ async function run(name: string, transportYaml: string, receiver: WebhookReceive
     );
   } finally {
     await daemon.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -111,6 +111,17 @@ export function storeContract(name: string, open: () => Promise<Store>, reopen?:
         expect(await collection(c).count()).toBe(1);
       });
 
+      it('replaceAtRevision replaces only while the revision is unchanged (a record without one is at 0)', async () => {
+        const first = makers[c](0);
+        expect(await collection(c).replaceAtRevision({ ...first, revision: 1 }, 0)).toBe(false); // nothing stored yet
+        await collection(c).put(first);
+        expect(await collection(c).replaceAtRevision({ ...first, revision: 1, extra: 'a' }, 0)).toBe(true);
+        expect(await collection(c).replaceAtRevision({ ...first, revision: 2, extra: 'b' }, 0)).toBe(false); // a stale writer
+        expect(await collection(c).replaceAtRevision({ ...first, revision: 2, extra: 'c' }, 1)).toBe(true);
+        expect(await collection(c).get(first.id)).toEqual({ ...first, revision: 2, extra: 'c' });
+        expect(await collection(c).count()).toBe(1);
+      });
+
       it('finds by equality on every indexed field, in id order', async () => {
         await fill();
         for (const field of INDEXES[c]) {

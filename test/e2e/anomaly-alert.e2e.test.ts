@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -18,15 +14,11 @@ const RULES = `rules:
  */
 describe('an anomaly rule pages on a detected spike', { timeout: 60_000 }, () => {
   let receiver: WebhookReceiver;
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    dir = mkdtempSync(join(tmpdir(), 'vigil-anomaly-e2e-'));
-    const file = join(dir, 'vigil.yaml');
-    writeFileSync(
-      file,
+    daemon = await startTestDaemon(
       `
 server: { port: 0 }
 auth: { tokens: [{ name: ops, role: admin, token: e2e-token }] }
@@ -38,13 +30,11 @@ notifier:
   default_receiver: hook
 `,
     );
-    daemon = await startDaemon({ configFile: file, logger: createLogger('warn', { destination: process.stderr }) });
   });
 
   afterAll(async () => {
     await daemon?.close();
     await receiver?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('fires CpuAnomaly on the spike and resolves it when the series settles', async () => {

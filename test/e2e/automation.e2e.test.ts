@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../src/actors/automation/automation.js';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { FIXTURES } from '../helpers/automation-harness.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { freePort, startPrometheus, waitFor, type ManagedServer } from '../helpers/servers.js';
 
 /**
@@ -15,20 +15,19 @@ import { freePort, startPrometheus, waitFor, type ManagedServer } from '../helpe
  * and restarts it); verification asks Prometheus until the metric is healthy; the alert resolves.
  */
 describe('automation end to end: unhealthy service → alert → restart → verified → resolved', () => {
-  let daemon: Daemon;
+  let daemon: TestDaemon;
   let prometheus: ManagedServer;
-  let dir: string;
+  let serviceDir: string;
   let port: number;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-automation-e2e-'));
+    // The service's own dir, not the daemon's: its pid file is read to stop it after the daemon has closed.
+    serviceDir = mkdtempSync(join(tmpdir(), 'vigil-automation-service-'));
     port = await freePort();
-    spawn(process.execPath, [join(FIXTURES, 'service.mjs'), String(port), dir], { detached: true, stdio: 'ignore' }).unref();
+    spawn(process.execPath, [join(FIXTURES, 'service.mjs'), String(port), serviceDir], { detached: true, stdio: 'ignore' }).unref();
     await waitFor('the service', async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 10_000);
     prometheus = await startPrometheus([`127.0.0.1:${port}`]);
-    const file = join(dir, 'vigil.yaml');
-    writeFileSync(
-      file,
+    daemon = await startTestDaemon(
       `
 store: { kind: embedded, path: vigil.db }
 transport: { journal_path: queue.db }
@@ -45,17 +44,17 @@ runbooks:
   - name: restart-service
     trigger: { kind: alert, matchers: ['alertname="ServiceUnhealthy"'] }
     steps:
-      - { name: restart, kind: command, argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(FIXTURES, 'restart-service.mjs'))}, '${port}', ${JSON.stringify(dir)}], timeout: 20s }
+      - { name: restart, kind: command, argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(FIXTURES, 'restart-service.mjs'))}, '${port}', ${JSON.stringify(serviceDir)}], timeout: 20s }
     verify: { kind: prometheus, query: 'service_healthy{instance="{{ $labels.instance }}"}', op: '==', value: 1, interval: 1s, timeout: 30s }
 `,
+      { listen: false, logger: createLogger('fatal', { destination: process.stderr }) },
     );
-    daemon = await startDaemon({ configFile: file, listen: false, logger: createLogger('fatal', { destination: process.stderr }) });
   }, 60_000);
 
   afterAll(async () => {
     await daemon?.close();
     await prometheus?.stop();
-    const pidFile = join(dir, 'service.pid');
+    const pidFile = join(serviceDir, 'service.pid');
     if (existsSync(pidFile)) {
       try {
         process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
@@ -63,7 +62,7 @@ runbooks:
         // gone
       }
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(serviceDir, { recursive: true, force: true });
   });
 
   it('restarts the service, verifies it through Prometheus, and the alert resolves', async () => {

@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/env.js';
 import { startMetricsTarget } from '../helpers/metrics-target.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -18,16 +14,12 @@ describe.each(['local', 'bullmq'] as const)('end to end on the %s transport', (t
   let target: Awaited<ReturnType<typeof startMetricsTarget>>;
   let prometheus: ManagedServer;
   let receiver: WebhookReceiver;
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
 
   beforeAll(async () => {
     target = await startMetricsTarget({ [SERIES]: 20 });
     [prometheus, receiver] = await Promise.all([startPrometheus([target.address], '1s'), startWebhookReceiver()]);
-    dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
-    const file = join(dir, 'vigil.yaml');
-    writeFileSync(
-      file,
+    daemon = await startTestDaemon(
       `
 server: { port: 0 }
 auth: { tokens: [{ name: ops, role: admin, token: e2e-token }] }
@@ -57,13 +49,11 @@ notifier:
   default_receiver: hook
 `,
     );
-    daemon = await startDaemon({ configFile: file, logger: createLogger('warn', { destination: process.stderr }) });
   }, 60_000);
 
   afterAll(async () => {
     await daemon?.close();
     await Promise.all([prometheus?.stop(), receiver?.close(), target?.close()]);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('pages once when the metric stays over the threshold longer than `for`, and once when it recovers', async () => {

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -25,15 +22,11 @@ const noise = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 21474836
  */
 describe('a predict rule pages before the disk is full', { timeout: 60_000 }, () => {
   let receiver: WebhookReceiver;
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    dir = mkdtempSync(join(tmpdir(), 'vigil-predict-e2e-'));
-    const file = join(dir, 'vigil.yaml');
-    writeFileSync(
-      file,
+    daemon = await startTestDaemon(
       `
 server: { port: 0 }
 auth: { tokens: [{ name: ops, role: admin, token: e2e-token }] }
@@ -53,14 +46,13 @@ notifier:
   receivers: [{ name: hook, kind: webhook, url: "${receiver.url}" }]
   default_receiver: hook
 `,
+      { logger: createLogger('silent', { pretty: false }) },
     );
-    daemon = await startDaemon({ configFile: file, logger: createLogger('silent', { pretty: false }) });
   });
 
   afterAll(async () => {
     await daemon?.close();
     await receiver?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('fires with the expected breach time, its range and the fill rate', async () => {

@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
-import { createLogger } from '../../src/observability/logger.js';
 import type { AlertEventRecord } from '../../src/store/store.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 
 const CONFIG = `
@@ -19,18 +15,12 @@ rules:
 `;
 
 describe('POST /api/v1/alerts/:id/ack', () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-ack-api-'));
-    writeFileSync(join(dir, 'vigil.yaml'), CONFIG);
-    daemon = await startDaemon({ configFile: join(dir, 'vigil.yaml'), listen: false, logger: createLogger('warn', { destination: process.stderr }) });
+    daemon = await startTestDaemon(CONFIG, { listen: false });
   });
-  afterAll(async () => {
-    await daemon?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => daemon?.close());
 
   const call = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
     daemon.api.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload }) });

@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 
 const CONFIG = (extraRule = '') => `
@@ -18,22 +17,14 @@ rules:
 ${extraRule}`;
 
 describe('HTTP API', () => {
-  let daemon: Daemon;
-  let dir: string;
-  let file: string;
+  let daemon: TestDaemon;
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-api-'));
-    file = join(dir, 'vigil.yaml');
-    writeFileSync(file, CONFIG());
     const sink = { write: (line: string) => logLines.push(line) } as unknown as NodeJS.WritableStream;
-    daemon = await startDaemon({ configFile: file, listen: false, env: { ADMIN_TOKEN: 'admin-token' }, logger: createLogger('info', { destination: sink }) });
+    daemon = await startTestDaemon(CONFIG(), { listen: false, env: { ADMIN_TOKEN: 'admin-token' }, logger: createLogger('info', { destination: sink }) });
   });
-  afterAll(async () => {
-    await daemon?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => daemon?.close());
 
   const call = (method: 'GET' | 'POST', url: string, token?: string, payload?: unknown) =>
     daemon.api.inject({ method, url, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}), ...(payload !== undefined ? { payload: payload as string } : {}) });
@@ -94,11 +85,11 @@ describe('HTTP API', () => {
   });
 
   it('reloads a valid config and keeps the old one when the new one is invalid', async () => {
-    writeFileSync(file, CONFIG("  - { name: CpuHot, kind: threshold, metric: cpu, op: '>', value: 1 }"));
+    writeFileSync(daemon.configFile, CONFIG("  - { name: CpuHot, kind: threshold, metric: cpu, op: '>', value: 1 }"));
     expect((await call('POST', '/-/reload', 'admin-token')).statusCode).toBe(200);
     expect(daemon.config().rules.map((r) => r.name)).toEqual(['DiskFull', 'CpuHot']);
 
-    writeFileSync(file, CONFIG("  - { name: Broken, kind: threshold, metric: cpu, op: '>', value: 1, for: soon }"));
+    writeFileSync(daemon.configFile, CONFIG("  - { name: Broken, kind: threshold, metric: cpu, op: '>', value: 1, for: soon }"));
     const res = await call('POST', '/-/reload', 'admin-token');
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toMatch(/vigil\.yaml:\d+: rules\[1\]\.for: must be a duration/);
@@ -113,11 +104,9 @@ describe('HTTP API', () => {
   });
 
   it('generates a bootstrap admin token when none are configured', async () => {
-    const bare = join(dir, 'bare.yaml');
-    writeFileSync(bare, 'store: { kind: embedded, path: bare.db }\ntransport: { journal_path: bare-queue.db }\n');
-    const d = await startDaemon({ configFile: bare, listen: false, logger: createLogger('warn', { destination: process.stderr }) });
+    const d = await startTestDaemon('store: { kind: embedded, path: bare.db }\ntransport: { journal_path: bare-queue.db }\n', { listen: false });
     try {
-      const token = readFileSync(join(dir, 'data/admin.token'), 'utf8').trim();
+      const token = readFileSync(join(d.dir, 'data/admin.token'), 'utf8').trim();
       expect(token.length).toBeGreaterThanOrEqual(32);
       expect((await d.api.inject({ method: 'GET', url: '/api/v1/alerts' })).statusCode).toBe(401);
       expect((await d.api.inject({ method: 'GET', url: '/api/v1/alerts', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);

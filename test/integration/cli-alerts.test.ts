@@ -1,10 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -40,16 +37,13 @@ function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> 
 
 // Each case starts the CLI from source: 1-3 s apiece on a busy two-core machine.
 describe('vigil alerts', { timeout: 60_000 }, () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
   let url: string;
   let diskAlert: string;
   let loadAlert: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-cli-alerts-'));
-    writeFileSync(join(dir, 'vigil.yaml'), CONFIG);
-    daemon = await startDaemon({ configFile: join(dir, 'vigil.yaml'), logger: createLogger('warn', { destination: process.stderr }) });
+    daemon = await startTestDaemon(CONFIG);
     url = daemon.url as string;
     const push = await fetch(`${url}/api/v1/samples`, {
       method: 'POST',
@@ -60,10 +54,7 @@ describe('vigil alerts', { timeout: 60_000 }, () => {
     diskAlert = (await waitFor('the disk alert to fire', async () => (await daemon.store.alerts.find({ where: { rule: 'DiskFull', state: 'firing' } }))[0])).id;
     loadAlert = (await waitFor('the load alert to be pending', async () => (await daemon.store.alerts.find({ where: { rule: 'LoadHigh' } }))[0])).id;
   });
-  afterAll(async () => {
-    await daemon?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => daemon?.close());
 
   it('lists alerts, filtered by state', async () => {
     const all = await vigil(['alerts', 'list', '--url', url, '--token', 'viewer-token']);

@@ -1,10 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -33,26 +30,20 @@ function vigil(args: string[]): Promise<{ code: number; stdout: string; stderr: 
 
 /** The daemon with every actor on the local transport; samples pushed over the API reach the detector through the collector. */
 describe('vigil models and /api/v1/models', { timeout: 60_000 }, () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
   let url: string;
   const api = (path: string, token: string, init: RequestInit = {}) =>
     fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-cli-models-'));
-    writeFileSync(join(dir, 'vigil.yaml'), CONFIG);
-    daemon = await startDaemon({ configFile: join(dir, 'vigil.yaml'), logger: createLogger('warn', { destination: process.stderr }) });
+    daemon = await startTestDaemon(CONFIG);
     url = daemon.url as string;
     const start = Date.now() - 200 * 60_000;
     const samples = Array.from({ length: 200 }, (_, i) => ({ name: 'cpu_usage', labels: { instance: 'h1' }, value: 50 + 10 * Math.sin(i / 10) + (i % 7), timestamp: start + i * 60_000 }));
     expect((await api('/api/v1/samples', 'admin-token', { method: 'POST', body: JSON.stringify({ samples }) })).status).toBe(202);
     await waitFor('the detector to score the pushed points', async () => (await daemon.metrics.registry.getSingleMetricAsString('vigil_anomaly_points_scored_total')).endsWith(' 200') || undefined);
   });
-  afterAll(async () => {
-    await daemon?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => daemon?.close());
 
   it('retrain needs an admin and relearns the model, which list and show then report', async () => {
     expect((await api('/api/v1/models/retrain', 'viewer-token', { method: 'POST', body: JSON.stringify({ series: SERIES }) })).status).toBe(403);

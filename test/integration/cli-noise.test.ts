@@ -1,12 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { Incidents } from '../../src/incidents/incidents.js';
 import { createTopology } from '../../src/noise/topology.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/main.ts');
@@ -34,20 +31,14 @@ function vigil(args: string[]): Promise<{ code: number; stdout: string; stderr: 
 
 // Each case starts the CLI from source: 1-3 s apiece on a busy two-core machine.
 describe('vigil silences and vigil incidents', { timeout: 60_000 }, () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
   let api: string[];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-cli-noise-'));
-    writeFileSync(join(dir, 'vigil.yaml'), CONFIG);
-    daemon = await startDaemon({ configFile: join(dir, 'vigil.yaml'), logger: createLogger('warn', { destination: process.stderr }) });
+    daemon = await startTestDaemon(CONFIG);
     api = ['--url', daemon.url as string];
   });
-  afterAll(async () => {
-    await daemon?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => daemon?.close());
 
   it('adds, lists and expires a silence; a viewer is refused in words', async () => {
     const added = await vigil(['silences', 'add', 'instance="db-1"', 'alertname=~"Disk.*"', '--duration', '2h', '--comment', 'resizing', ...api, '--token', 'responder-token']);

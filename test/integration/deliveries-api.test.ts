@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { envelope, type AlertPayload } from '../../src/bus/messages.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { DeliveryRecord } from '../../src/store/store.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -22,17 +19,13 @@ const alert = (name: string): AlertPayload => ({
 });
 
 describe('delivery log API', () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
   let hook: WebhookReceiver;
   let receiverUp = false;
 
   beforeAll(async () => {
     hook = await startWebhookReceiver(() => ({ status: receiverUp ? 200 : 500 }));
-    dir = mkdtempSync(join(tmpdir(), 'vigil-deliveries-api-'));
-    const file = join(dir, 'vigil.yaml');
-    writeFileSync(
-      file,
+    daemon = await startTestDaemon(
       `
 auth:
   tokens:
@@ -46,8 +39,8 @@ notifier:
     - { name: ops, kind: webhook, url: "${hook.url}", hmac_secret: "\${HOOK_SECRET}" }
     - { name: audit, kind: log }
 `,
+      { listen: false, env: { HOOK_SECRET: HMAC_SECRET }, logger: createLogger('fatal', { destination: process.stderr }) },
     );
-    daemon = await startDaemon({ configFile: file, listen: false, env: { HOOK_SECRET: HMAC_SECRET }, logger: createLogger('fatal', { destination: process.stderr }) });
     await daemon.transport.send('notifier', [
       envelope('alert.notify', 'notify-disk', { alert: alert('DiskFull'), rule: 'DiskFull', receiver: 'ops' }, 'fp-DiskFull'),
       envelope('alert.notify', 'notify-cpu', { alert: alert('CpuHot'), rule: 'CpuHot', receiver: 'audit' }, 'fp-CpuHot'),
@@ -60,7 +53,6 @@ notifier:
   afterAll(async () => {
     await daemon?.close();
     await hook?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const call = (method: 'GET' | 'POST', url: string, token?: string) =>

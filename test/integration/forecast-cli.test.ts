@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { savePrediction } from '../../src/actors/predictive-analyzer/forecast-store.js';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import type { PredictionEvent } from '../../src/bus/messages.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/main.ts');
@@ -68,7 +67,7 @@ describe('vigil forecast', { timeout: 60_000 }, () => {
   });
 
   describe('report', () => {
-    let daemon: Daemon;
+    let daemon: TestDaemon;
     const prediction = (series: string, breachIn: number | undefined, now: number): PredictionEvent => ({
       rule: 'DiskFillingUp',
       series,
@@ -84,8 +83,7 @@ describe('vigil forecast', { timeout: 60_000 }, () => {
     });
 
     beforeAll(async () => {
-      writeFileSync(join(dir, 'vigil.yaml'), `server: { port: 0 }\nauth:\n  tokens:\n    - { name: watcher, role: viewer, token: viewer-token }\nstore: { kind: embedded, path: vigil.db }\n`);
-      daemon = await startDaemon({ configFile: join(dir, 'vigil.yaml'), logger: createLogger('warn', { destination: process.stderr }) });
+      daemon = await startTestDaemon(`server: { port: 0 }\nauth:\n  tokens:\n    - { name: watcher, role: viewer, token: viewer-token }\nstore: { kind: embedded, path: vigil.db }\n`);
       const now = Date.now();
       for (const [series, breachIn] of [['disk{host="b"}', 30 * HOUR], ['disk{host="a"}', 5 * HOUR], ['disk{host="c"}', 10 * 24 * HOUR], ['disk{host="d"}', undefined]] as const) {
         await savePrediction(daemon.store.models, prediction(series, breachIn, now), now);

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { Incidents, type Incident } from '../../src/incidents/incidents.js';
 import { createTopology } from '../../src/noise/topology.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/servers.js';
 
 const NOW = Date.parse('2026-05-04T12:00:00Z'); // a Monday, 14:00 in Berlin
 
@@ -26,21 +24,18 @@ silences:
   - { matchers: ['alertname="Flapping"'], starts_at: '2026-05-01T00:00:00Z', ends_at: '2026-06-01T00:00:00Z', comment: 'known', created_by: ops }
 topology:
   nodes: [{ name: lb }, { name: app-1, depends_on: [lb] }, { name: db }]
+alerting: { evaluation_interval: 1h }
+rules:
+  - { name: QueueStuck, kind: threshold, metric: queue_depth, op: '>', value: 100 }
 `;
 
 describe('noise-control and incident API', () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-noise-api-'));
-    writeFileSync(join(dir, 'vigil.yaml'), CONFIG);
-    daemon = await startDaemon({ configFile: join(dir, 'vigil.yaml'), listen: false, clock: { now: () => NOW }, logger: createLogger('silent', { pretty: false }) });
+    daemon = await startTestDaemon(CONFIG, { listen: false, clock: { now: () => NOW }, logger: createLogger('silent', { pretty: false }) });
   });
-  afterAll(async () => {
-    await daemon?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => daemon?.close());
 
   const call = (method: 'GET' | 'POST', url: string, token?: string, payload?: unknown) =>
     daemon.api.inject({ method, url, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}), ...(payload !== undefined ? { payload: payload as string } : {}) });
@@ -104,5 +99,16 @@ describe('noise-control and incident API', () => {
     expect(split.json().to).toMatchObject({ alertIds: ['d1'], state: 'open' });
     expect((await call('POST', `/api/v1/incidents/${one.id}/state`, 'responder-token', { state: 'closed' })).json().incident.state).toBe('closed');
     expect((await call('POST', `/api/v1/incidents/${one.id}/state`, 'responder-token', { state: 'resolved' })).statusCode).toBe(409);
+  });
+
+  it('a silence added or expired through the API applies at once, not at the next evaluation tick (an hour away)', async () => {
+    const push = await call('POST', '/api/v1/samples', 'responder-token', { samples: [{ name: 'queue_depth', labels: { queue: 'mail' }, value: 500, timestamp: NOW }] });
+    expect(push.statusCode).toBe(202);
+    const stateOf = async () => (await daemon.store.alerts.find({ where: { rule: 'QueueStuck' } }))[0]?.state;
+    await waitFor('the pushed sample to fire the rule', async () => (await stateOf()) === 'firing');
+    const silence = (await call('POST', '/api/v1/silences', 'responder-token', { matchers: ['queue="mail"'], duration: '2h', comment: 'draining by hand' })).json().silence;
+    await waitFor('the silence to mute the alert', async () => (await stateOf()) === 'suppressed', 5000);
+    await call('POST', `/api/v1/silences/${silence.id}/expire`, 'responder-token');
+    await waitFor('the expired silence to unmute it', async () => (await stateOf()) === 'firing', 5000);
   });
 });

@@ -1,10 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { envelope, type AlertPayload } from '../../src/bus/messages.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMetricsTarget } from '../helpers/metrics-target.js';
 import { startPrometheus, waitFor, type ManagedServer } from '../helpers/servers.js';
 import { FIXTURES } from '../helpers/automation-harness.js';
@@ -21,19 +20,15 @@ const alert = (instance: string): AlertPayload => ({
 });
 
 describe('runs API and CLI (daemon with the automation actor)', () => {
-  let daemon: Daemon;
-  let dir: string;
+  let daemon: TestDaemon;
   let prometheus: ManagedServer;
   let target: Awaited<ReturnType<typeof startMetricsTarget>>;
 
   beforeAll(async () => {
     target = await startMetricsTarget({ 'cpu_percent{box="small"}': 8, 'cpu_percent{box="busy"}': 85, 'mem_percent{box="small"}': 21, 'mem_percent{box="busy"}': 25 });
     prometheus = await startPrometheus([target.address]);
-    dir = mkdtempSync(join(tmpdir(), 'vigil-runs-api-'));
-    const file = join(dir, 'vigil.yaml');
-    writeFileSync(
-      file,
-      `
+    daemon = await startTestDaemon(
+      (dir) => `
 auth:
   tokens:
     - { name: watcher, role: viewer, token: viewer-token }
@@ -52,14 +47,13 @@ runbooks:
     steps:
       - { name: act, kind: command, argv: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(FIXTURES, 'write-argv.mjs'))}, '${dir}/ran-{{ $labels.instance }}'] }
 `,
+      { port: 0, logger: createLogger('fatal', { destination: process.stderr }) },
     );
-    daemon = await startDaemon({ configFile: file, port: 0, logger: createLogger('fatal', { destination: process.stderr }) });
   }, 60_000);
   afterAll(async () => {
     await daemon?.close();
     await prometheus?.stop();
     await target?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const call = (method: 'GET' | 'POST', url: string, token: string, payload?: object) =>
@@ -80,7 +74,7 @@ runbooks:
     const approved = await vigil('runs', 'approve', run.id, ...api(), '--token', 'responder-token', '-m', 'looks safe');
     expect(approved.code).toBe(0);
     await settled(run.id, 'succeeded');
-    expect(existsSync(join(dir, 'ran-web-1'))).toBe(true);
+    expect(existsSync(join(daemon.dir, 'ran-web-1'))).toBe(true);
 
     const shown = await vigil('runs', 'show', run.id, ...api(), '--token', 'viewer-token');
     expect(shown.out).toContain(`run ${run.id}: succeeded`);

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { envelope, type AlertPayload } from '../../src/bus/messages.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { freePort, waitFor } from '../helpers/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { vigil } from '../helpers/cli.js';
@@ -20,19 +17,14 @@ const firing: AlertPayload = {
 };
 
 describe('vigil deliveries against a running daemon', () => {
-  let daemon: Daemon;
+  let daemon: TestDaemon;
   let hook: WebhookReceiver;
-  let dir: string;
-  let file: string;
   let receiverUp = false;
   let deadId: string;
 
   beforeAll(async () => {
     hook = await startWebhookReceiver(() => ({ status: receiverUp ? 200 : 503, body: 'maintenance' }));
-    dir = mkdtempSync(join(tmpdir(), 'vigil-cli-deliveries-'));
-    file = join(dir, 'vigil.yaml');
-    writeFileSync(
-      file,
+    daemon = await startTestDaemon(
       `
 server: { host: 127.0.0.1, port: ${await freePort()} }
 auth:
@@ -45,15 +37,14 @@ notifier:
   default_receiver: ops
   receivers: [{ name: ops, kind: webhook, url: "${hook.url}" }]
 `,
+      { logger: createLogger('fatal', { destination: process.stderr }) },
     );
-    daemon = await startDaemon({ configFile: file, logger: createLogger('fatal', { destination: process.stderr }) });
     await daemon.transport.send('notifier', [envelope('alert.notify', 'notify-disk', { alert: firing, rule: 'DiskFull' }, firing.fingerprint)]);
     deadId = await waitFor('the delivery dead', async () => (await daemon.store.deliveries.find({ where: { status: 'dead' } }))[0]?.id, 10_000, 10);
   });
   afterAll(async () => {
     await daemon?.close();
     await hook?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
   afterEach(() => {
     vi.unstubAllEnvs();
@@ -69,9 +60,9 @@ notifier:
 
   it('finds the daemon and token from --config and VIGIL_TOKEN, filters, and prints JSON', async () => {
     vi.stubEnv('VIGIL_TOKEN', 'viewer-token');
-    const dead = await vigil('deliveries', 'list', '--config', file, '--status', 'dead', '--json');
+    const dead = await vigil('deliveries', 'list', '--config', daemon.configFile, '--status', 'dead', '--json');
     expect(JSON.parse(dead.out)).toEqual([expect.objectContaining({ id: deadId, status: 'dead', attempts: 1 })]);
-    const none = await vigil('deliveries', 'list', '--config', file, '--receiver', 'nobody');
+    const none = await vigil('deliveries', 'list', '--config', daemon.configFile, '--receiver', 'nobody');
     expect(none.out).toBe('no deliveries\n');
   });
 

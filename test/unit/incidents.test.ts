@@ -65,11 +65,13 @@ notifier: { receivers: [{ name: log, kind: log }], default_receiver: log }
     '/etc/vigil/vigil.yaml',
     {},
   );
-  function setup() {
+  /** Incidents over a new store; `alongside` gives a second writer over the same store (the correlator with its cache). */
+  function setup(): Incidents & { alongside(options: { cacheOpen?: boolean }): Incidents } {
     const store = SqliteStore.open(':memory:');
     stores.push(store);
     const topology = createTopology(config.topology);
-    return new Incidents({ store, topology: () => topology, config: () => config.incidents, recentSamples: () => [[1, 2]], activeAlerts: () => [] });
+    const make = (options: { cacheOpen?: boolean }) => new Incidents({ store, topology: () => topology, config: () => config.incidents, recentSamples: () => [[1, 2]], activeAlerts: () => [] }, options);
+    return Object.assign(make({}), { alongside: make });
   }
   const alert = (fingerprint: string, alertname: string, instance: string, at: number, extra: Partial<AlertChange> = {}): AlertChange => ({
     fingerprint,
@@ -111,11 +113,27 @@ notifier: { receivers: [{ name: log, kind: log }], default_receiver: log }
     expect(merged.timeline.map((e) => `${e.by} ${e.action}`)).toEqual(['system created', 'ann state', 'bob comment', 'ann merged']);
     expect(await incidents.get(two.id)).toMatchObject({ state: 'closed', mergedInto: one.id });
     await expect(incidents.merge(one.id, [one.id], 'ann', T)).rejects.toBeInstanceOf(IncidentError);
-    const { from, to } = await incidents.split(one.id, ['d1'], 'ann', T + 5);
+    const { from, to } = await incidents.split(one.id, ['d1'], 'ann', T); // the time d1 opened its own incident
     expect(from.alertIds).toEqual(['a1']);
     expect(to).toMatchObject({ alertIds: ['d1'], state: 'open', rootCause: { fingerprint: 'd1' }, related: { samples: { 'up{instance="db"}': [[1, 2]] } } });
     await expect(incidents.split(one.id, ['a1'], 'ann', T)).rejects.toMatchObject({ status: 400 });
     await expect(incidents.split(one.id, ['zz'], 'ann', T)).rejects.toMatchObject({ status: 400 });
     await expect(incidents.get('nope')).rejects.toMatchObject({ status: 404 });
+    // The split-off incident has an id of its own: the one d1 opened at T, merged away, is still there.
+    expect(await incidents.get(two.id)).toMatchObject({ state: 'closed', mergedInto: one.id, alertIds: ['d1'] });
+  });
+
+  it('a person\'s change made while the correlator holds the incident in its cache is kept: the correlator redoes its write on the fresh copy', async () => {
+    const api = setup();
+    const correlator = api.alongside({ cacheOpen: true });
+    const opened = (await correlator.observe(alert('a1', 'LowTraffic', 'app-1', T), T))!.incident;
+    await api.acknowledge(opened.id, 'ann', T + 1);
+    await api.comment(opened.id, 'ann', 'draining app-1', T + 2);
+    // The correlator's cached copy predates both; its next change must not write over them.
+    const joined = await correlator.observe(alert('l1', 'LoadBalancerDown', 'lb', T + MINUTE), T + MINUTE);
+    expect(joined?.change).toBe('joined');
+    const stored = await api.get(opened.id);
+    expect(stored).toMatchObject({ state: 'investigating', assignee: 'ann', alertIds: ['a1', 'l1'], revision: 4 });
+    expect(stored.timeline.map((e) => `${e.by} ${e.action}`)).toEqual(['system created', 'ann state', 'ann comment', 'system joined', 'system root_cause']);
   });
 });

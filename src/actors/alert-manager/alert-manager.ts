@@ -1,5 +1,5 @@
 import { createActor, type Actor as MachineActor, type Snapshot } from 'xstate';
-import { envelope, type AlertPayload, type AlertStatus, type Envelope } from '../../bus/messages.js';
+import { ALERT_MANAGER_GLOBAL_KEY, envelope, type AlertPayload, type AlertStatus, type Envelope } from '../../bus/messages.js';
 import type { VigilConfig } from '../../config/load.js';
 import { readSecret } from '../../config/load.js';
 import type { RuleConfig } from '../../config/schema.js';
@@ -446,7 +446,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
   }
 
   function tickMessage(due: number): OutgoingMessage {
-    return { message: envelope('rules.tick', tickMessageId(due), { due }, 'rules.tick', clock.now()), deliverAt: due };
+    return { message: envelope('rules.tick', tickMessageId(due), { due }, ALERT_MANAGER_GLOBAL_KEY, clock.now()), deliverAt: due };
   }
 
   /** The next tick on the interval grid, so ticks published again after a restart have the same ids. */
@@ -543,6 +543,11 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
           });
         case 'rules.tick':
           return tick((message as Envelope<'rules.tick'>).payload.due);
+        case 'silences.changed':
+          // The suppressor has read the silences again (noise control, before this handler).
+          return touching(() => {
+            for (const alert of alertsByFingerprint.values()) checkSuppression(alert, clock.now());
+          });
         case 'alert.timer': {
           const { fingerprint: fp, timer, deadline } = (message as Envelope<'alert.timer'>).payload;
           const alert = alertsByFingerprint.get(fp);

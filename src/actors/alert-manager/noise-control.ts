@@ -56,6 +56,11 @@ function observingAlerts(store: Store, onAlert: (record: AlertRecord) => void): 
       await alerts.put(record);
       onAlert(record);
     },
+    async replaceAtRevision(record, revision) {
+      const replaced = await alerts.replaceAtRevision(record, revision);
+      if (replaced) onAlert(record);
+      return replaced;
+    },
   };
   return new Proxy(store, { get: (target, key) => (key === 'alerts' ? observed : Reflect.get(target, key, target)) });
 }
@@ -133,7 +138,8 @@ export function createAlertManagerWithNoiseControl(ctx: ActorContext): Actor {
     },
     async handle(message) {
       if (message.type === 'samples') for (const s of (message as Envelope<'samples'>).payload.samples) samples.add(s.series, s.t, s.v);
-      // Silences made through the API take effect at the next tick, which also lifts expired ones.
+      // Silences made through the API are announced; the tick also lifts expired ones.
+      if (message.type === 'silences.changed') await refreshSilences();
       if (message.type === 'rules.tick') {
         await Promise.all([refreshSilences(), syncActiveAlerts()]);
         // Incidents changed through the API (ack, merge, split) reach the correlator here.

@@ -19,7 +19,8 @@ const Ids = { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string
 
 /**
  * Incidents: viewers read, responders work them (acknowledge, state, assignee, comments, merge,
- * split). Changes go straight to the store, where the correlator reads incidents before each change.
+ * split). Changes go straight to the store, conditional on the revision read (see Incidents), so the
+ * correlator, which keeps open incidents cached, redoes its next write on the fresh copy instead of losing them.
  */
 export function registerIncidentRoutes(api: FastifyInstance, deps: { store: Store; config(): VigilConfig; now?: () => number }): void {
   const now = deps.now ?? Date.now;

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { Bus } from '../../bus/bus.js';
+import { ALERT_MANAGER_GLOBAL_KEY, envelope } from '../../bus/messages.js';
 import type { VigilConfig } from '../../config/load.js';
 import { configSilences, makeSilence, silenceState, storedMatcherText, type SilenceState } from '../../noise/silences.js';
 import { parseDuration } from '../../series/duration.js';
@@ -48,11 +50,13 @@ const view = (s: SilenceRecord, now: number, source: SilenceView['source']): Sil
 });
 
 /**
- * Silences: anyone may list them, a responder may add or expire them. The alert manager reads them
- * from the store at every evaluation tick, so a new silence mutes within one evaluation_interval.
+ * Silences: anyone may list them, a responder may add or expire them. A change is stored, then announced
+ * to the alert manager, which mutes or unmutes its alerts at once (and re-reads silences every tick).
  */
-export function registerSilenceRoutes(api: FastifyInstance, deps: { store: Store; config(): VigilConfig; now?: () => number }): void {
+export function registerSilenceRoutes(api: FastifyInstance, deps: { store: Store; bus: Bus; config(): VigilConfig; now?: () => number }): void {
   const now = deps.now ?? Date.now;
+  const announce = (silence: SilenceRecord, change: 'added' | 'expired', by: string, t: number) =>
+    deps.bus.publish([envelope('silences.changed', `silence-${silence.id}-${change}`, { id: silence.id, change, by }, ALERT_MANAGER_GLOBAL_KEY, t)]);
 
   api.get<{ Querystring: { state?: SilenceState } }>('/api/v1/silences', { config: { role: 'viewer' }, schema: { querystring: ListQuery } }, async (req) => {
     const t = now();
@@ -78,6 +82,7 @@ export function registerSilenceRoutes(api: FastifyInstance, deps: { store: Store
         return reply.code(400).send({ error: 'bad_request', message: (err as Error).message });
       }
       await deps.store.silences.put(silence);
+      await announce(silence, 'added', silence.createdBy, t);
       return reply.code(201).send({ silence: view(silence, t, 'api') });
     },
   );
@@ -92,6 +97,7 @@ export function registerSilenceRoutes(api: FastifyInstance, deps: { store: Store
     if (state === 'expired') return reply.code(409).send({ error: 'expired', message: `silence ${silence.id} has already expired` });
     const expired: SilenceRecord = { ...silence, ...(state === 'pending' ? { startsAt: t } : {}), endsAt: t, updatedAt: t };
     await deps.store.silences.put(expired);
+    await announce(expired, 'expired', (req.principal as Principal).name, t);
     return { silence: view(expired, t, 'api') };
   });
 }

@@ -68,8 +68,8 @@ interface PipelineState {
 }
 
 const VERSION = 2;
-const DEFAULT_QUIET_POINTS = 100;
-const DEFAULT_QUIET_ESCALATION = 0.3;
+export const DEFAULT_QUIET_POINTS = 100;
+export const DEFAULT_QUIET_ESCALATION = 0.3;
 
 class Pipeline implements StreamingDetector {
   private points: number;

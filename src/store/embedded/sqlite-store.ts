@@ -231,6 +231,13 @@ class SqliteCollection<T extends { id: string }> implements Collection<T> {
     return this.table.commits.write(() => insert.run(doc.id, json).changes === 1);
   }
 
+  async replaceAtRevision(doc: T, revision: number): Promise<boolean> {
+    checkRecord(this.table.collection, doc);
+    const json = toJson(this.table.collection, doc);
+    const update = this.table.statement(`UPDATE ${quote(this.table.collection)} SET doc = ? WHERE id = ? AND coalesce(json_extract(doc, '$.revision'), 0) = ?`);
+    return this.table.commits.write(() => update.run(json, doc.id, revision).changes === 1);
+  }
+
   async find(query?: Query<T>): Promise<T[]> {
     return this.table.select('doc', query).map((row) => JSON.parse(row.doc as string) as T);
   }

@@ -144,6 +144,13 @@ class MongoStoreCollection<T extends { id: string }> implements Collection<T> {
     }
   }
 
+  async replaceAtRevision(doc: T, revision: number): Promise<boolean> {
+    checkRecord(this.name, doc);
+    const current = revision === 0 ? { $in: [0, null] } : revision; // null also matches a missing field
+    const result = await this.collection.replaceOne({ _id: doc.id, revision: current }, MongoStoreCollection.toDoc(doc));
+    return result.matchedCount === 1;
+  }
+
   async find(query?: Query<T>): Promise<T[]> {
     const checked = checkQuery(this.name, query);
     // MongoDB reads limit 0 as "no limit".
