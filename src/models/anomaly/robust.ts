@@ -37,7 +37,7 @@ export interface RobustParams {
   learnClip: number;
   /**
    * CUSUM of the signed z: each point adds z − shiftSlack to the upward sum (−z − shiftSlack to the
-   * downward one), floored at 0, so only a run of residuals beyond one sigma on one side accumulates.
+   * downward one), floored at 0, so only a run of residuals beyond the slack on one side accumulates.
    */
   shiftSlack: number;
   /** A point adds at most this many sigmas, so one huge spike is not a shift but spikes coming denser are. */
@@ -132,7 +132,7 @@ export class RobustFamily implements ScoringFamily {
       const shown = this.phaseMatch(b, t, value, scored, offset);
       const error = b.errors > 0 ? b.error / (1 - (1 - ERROR_ALPHA) ** b.errors) : Infinity;
       if (best === null || (window.count >= this.p.window && error < bestError)) {
-        best = { ...scored, signedZ: Math.sign(value - shown - scored.center) * scored.z, center: scored.center + shown };
+        best = { z: scored.z, signedZ: Math.sign(value - shown - scored.center) * scored.z, center: scored.center + shown, sigma: scored.sigma };
         bestError = error;
       }
       // Learn after scoring: no look-ahead.
