@@ -52,6 +52,27 @@ describe('detector save/restore', () => {
     });
   }
 
+  it('a state saved before the shift statistic (version 1) restores warm: the point score goes on exactly, the shift statistic starts learning', () => {
+    const data = series(1200);
+    const original = createDetector();
+    for (const [t, v] of data.slice(0, 600)) original.update(t, v);
+    const saved = roundTrip(original.save());
+    // What version 1 saved: no shift calibration, no CUSUMs.
+    const state = saved.state as { shiftLikelihoods?: unknown; families: Array<{ state: Record<string, unknown> }> };
+    delete state.shiftLikelihoods;
+    for (const family of state.families) {
+      delete family.state.shiftUp;
+      delete family.state.shiftDown;
+    }
+    const restored = restoreDetector({ ...saved, version: 1 });
+    const [t, v] = data[600]!;
+    // The point view's state came back exactly: the same expected value and band.
+    expect(restored.update(t, v).expected).toEqual(original.update(t, v).expected);
+    // The spike at 700 is still found by the restored detector, with no warm-up to wait for.
+    const found = data.slice(601, 720).some(([t2, v2]) => restored.update(t2, v2).score >= 0.5);
+    expect(found).toBe(true);
+  });
+
   it('rejects a non-finite point without touching its state', () => {
     const detector = createDetector();
     const data = series(400);

@@ -61,13 +61,15 @@ interface PipelineState {
   quietLevel: number;
   families: FamilyState[];
   likelihoods: LikelihoodState[];
-  /** The calibration of each family's shift statistic; null for a family without one. */
-  shiftLikelihoods: (LikelihoodState | null)[];
+  /** The calibration of each family's shift statistic; null for a family without one (absent before version 2). */
+  shiftLikelihoods?: (LikelihoodState | null)[];
   /** Byte length of each family's weights inside DetectorState.weights. */
   weightSizes: number[];
 }
 
 const VERSION = 2;
+/** Version 1 states predate the shift statistic: they restore with it starting to learn, not cold. */
+const RESTORABLE_VERSIONS = [1, VERSION];
 export const DEFAULT_QUIET_POINTS = 100;
 export const DEFAULT_QUIET_ESCALATION = 0.3;
 
@@ -163,7 +165,7 @@ export function createPipeline(name: DetectorName, options: DetectorOptions): St
 
 export function restorePipeline(saved: DetectorState): StreamingDetector {
   if (!(saved.kind in PRESETS)) throw new Error(`unknown detector kind "${saved.kind}" (known: ${DETECTOR_NAMES.join(', ')})`);
-  if (saved.version !== VERSION) throw new Error(`detector state version ${saved.version} is not supported (expected ${VERSION})`);
+  if (!RESTORABLE_VERSIONS.includes(saved.version)) throw new Error(`detector state version ${saved.version} is not supported (expected one of ${RESTORABLE_VERSIONS.join(', ')})`);
   const params = saved.params as unknown as PipelineParams;
   const state = saved.state as PipelineState;
   let offset = 0;
@@ -176,7 +178,11 @@ export function restorePipeline(saved: DetectorState): StreamingDetector {
   });
   const calibration = (i: number) => ({ ...families[i]?.calibration, ...params.likelihood });
   const likelihoods = state.likelihoods.map((l, i) => new AnomalyLikelihood(calibration(i), l));
-  const shiftLikelihoods = state.shiftLikelihoods.map((l, i) => (l ? new AnomalyLikelihood(calibration(i), l) : null));
+  const shiftLikelihoods = families.map((f, i) => {
+    const saved = state.shiftLikelihoods?.[i];
+    if (saved) return new AnomalyLikelihood(calibration(i), saved);
+    return f.scoresShift ? new AnomalyLikelihood(calibration(i)) : null;
+  });
   return new Pipeline(saved.kind as DetectorName, params, families, likelihoods, shiftLikelihoods, state);
 }
 

@@ -78,9 +78,9 @@ interface RobustState {
   /** Slow rate of exact repeats (value == previous value), and the current run of repeats. */
   repeatRate: number;
   run: number;
-  /** The two one-sided CUSUMs of the signed z, in sigmas. */
-  shiftUp: number;
-  shiftDown: number;
+  /** The two one-sided CUSUMs of the signed z, in sigmas (absent in states saved before them). */
+  shiftUp?: number;
+  shiftDown?: number;
 }
 
 export class RobustFamily implements ScoringFamily {
@@ -182,8 +182,8 @@ export class RobustFamily implements ScoringFamily {
   private cusum(signedZ: number): number {
     const s = this.s;
     const z = Math.max(-this.p.shiftClip, Math.min(this.p.shiftClip, signedZ));
-    s.shiftUp = Math.max(0, s.shiftUp + z - this.p.shiftSlack);
-    s.shiftDown = Math.max(0, s.shiftDown - z - this.p.shiftSlack);
+    s.shiftUp = Math.max(0, (s.shiftUp ?? 0) + z - this.p.shiftSlack);
+    s.shiftDown = Math.max(0, (s.shiftDown ?? 0) - z - this.p.shiftSlack);
     return Math.max(s.shiftUp, s.shiftDown);
   }
 
