@@ -72,6 +72,9 @@ describe('noise-control and incident API', () => {
     const ids = async (query: string) => (await call('GET', `/api/v1/alerts${query}`, 'viewer-token')).json().alerts.map((a: { id: string }) => a.id).sort();
     expect(await ids('')).toEqual(['in-hours', 'prod-night']);
     expect(await ids('?outside_monitoring=true')).toEqual(['at-night', 'in-hours', 'prod-night']);
+    // The hidden alert is the most recently updated: it does not take one of the page's places.
+    await daemon.store.alerts.put({ ...record('at-night', 'test', Date.parse('2026-05-04T02:00:00Z')), updatedAt: NOW });
+    expect(await ids('?limit=2')).toEqual(['in-hours', 'prod-night']);
   });
 
   it('incidents: viewers read, responders acknowledge, comment, merge and split; refusals are 4xx', async () => {

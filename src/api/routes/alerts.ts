@@ -14,6 +14,18 @@ function withinMonitoring(alerts: AlertRecord[], config: VigilConfig): AlertReco
   return alerts.filter((a) => monitored(windows, a.labels, a.activeAt ?? a.updatedAt));
 }
 
+/**
+ * The newest `limit` alerts that `shown` keeps: asks the store for more (4x each time) until enough are
+ * kept or there are no more, so hidden alerts do not eat into the page.
+ */
+async function firstShown(newest: (limit: number) => Promise<AlertRecord[]>, shown: (found: AlertRecord[]) => AlertRecord[], limit: number): Promise<AlertRecord[]> {
+  for (let asked = limit; ; asked *= 4) {
+    const found = await newest(asked);
+    const kept = shown(found);
+    if (kept.length >= limit || found.length < asked) return kept.slice(0, limit);
+  }
+}
+
 const ListQuery = {
   type: 'object',
   additionalProperties: false,
@@ -63,8 +75,9 @@ export function registerAlertRoutes(api: FastifyInstance, deps: { store: Store; 
       const where: { state?: string; rule?: string } = {};
       if (req.query.state) where.state = req.query.state;
       if (req.query.rule) where.rule = req.query.rule;
-      const found = await deps.store.alerts.find({ where, orderBy: { field: 'updatedAt', direction: 'desc' }, limit: req.query.limit });
-      const alerts = req.query.outside_monitoring || !deps.config ? found : withinMonitoring(found, deps.config());
+      const newest = (limit: number) => deps.store.alerts.find({ where, orderBy: { field: 'updatedAt', direction: 'desc' }, limit });
+      const config = deps.config?.();
+      const alerts = req.query.outside_monitoring || !config ? await newest(req.query.limit) : await firstShown(newest, (found) => withinMonitoring(found, config), req.query.limit);
       // The machine snapshot is internal state, not part of the API.
       return { alerts: alerts.map(({ snapshot: _snapshot, ...rest }) => rest) };
     },
