@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { onTestFinished } from 'vitest';
 import { waitFor } from './servers.js';
 
 const MAIN = resolve(import.meta.dirname, '../../src/main.ts');
@@ -16,6 +17,10 @@ export async function spawnDaemon(configFile: string, url: string, args: string[
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '--config', configFile, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // A test that fails before stopping its daemon must not leave it running (it would load later runs).
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
