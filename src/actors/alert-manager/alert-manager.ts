@@ -211,6 +211,10 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     if (SUPPRESSIBLE.has(alert.machine.getSnapshot().value)) applySuppression(alert, at, suppressor.check(alert.labels, at));
   }
 
+  function checkEverySuppression(at: number): void {
+    for (const alert of alertsByFingerprint.values()) checkSuppression(alert, at);
+  }
+
   /** Moves an active alert in or out of `suppressed` by the suppressor's answer. */
   function applySuppression(alert: LiveAlert, at: number, suppression: Suppression | undefined): void {
     const state = alert.machine.getSnapshot().value;
@@ -467,7 +471,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
     await touching(() => {
       for (const rule of rulesByInput.tick) rule.evaluator.onTick?.(due, rule.observe);
       // Silences and windows end with time, not with samples.
-      for (const alert of alertsByFingerprint.values()) checkSuppression(alert, due);
+      checkEverySuppression(due);
     });
     await publish([tickMessage(nextTickAfter(Math.max(due, clock.now())))]);
   }
@@ -545,9 +549,7 @@ export function createAlertManager(ctx: ActorContext, options: AlertManagerOptio
           return tick((message as Envelope<'rules.tick'>).payload.due);
         case 'silences.changed':
           // The suppressor has read the silences again (noise control, before this handler).
-          return touching(() => {
-            for (const alert of alertsByFingerprint.values()) checkSuppression(alert, clock.now());
-          });
+          return touching(() => checkEverySuppression(clock.now()));
         case 'alert.timer': {
           const { fingerprint: fp, timer, deadline } = (message as Envelope<'alert.timer'>).payload;
           const alert = alertsByFingerprint.get(fp);

@@ -8,10 +8,10 @@ import { compileWindows, monitored } from '../../noise/windows.js';
 import type { AlertRecord, Store } from '../../store/store.js';
 
 /** Monitoring windows hide (never drop) alerts that began outside the hours their resources are watched. */
-function withinMonitoring(alerts: AlertRecord[], config: VigilConfig): AlertRecord[] {
-  if (config.monitoring_windows.length === 0) return alerts;
+function withinMonitoring(config: VigilConfig): (alerts: AlertRecord[]) => AlertRecord[] {
+  if (config.monitoring_windows.length === 0) return (alerts) => alerts;
   const windows = compileWindows(config.monitoring_windows, config.notifier.time_intervals);
-  return alerts.filter((a) => monitored(windows, a.labels, a.activeAt ?? a.updatedAt));
+  return (alerts) => alerts.filter((a) => monitored(windows, a.labels, a.activeAt ?? a.updatedAt));
 }
 
 /**
@@ -77,7 +77,7 @@ export function registerAlertRoutes(api: FastifyInstance, deps: { store: Store; 
       if (req.query.rule) where.rule = req.query.rule;
       const newest = (limit: number) => deps.store.alerts.find({ where, orderBy: { field: 'updatedAt', direction: 'desc' }, limit });
       const config = deps.config?.();
-      const alerts = req.query.outside_monitoring || !config ? await newest(req.query.limit) : await firstShown(newest, (found) => withinMonitoring(found, config), req.query.limit);
+      const alerts = req.query.outside_monitoring || !config ? await newest(req.query.limit) : await firstShown(newest, withinMonitoring(config), req.query.limit);
       // The machine snapshot is internal state, not part of the API.
       return { alerts: alerts.map(({ snapshot: _snapshot, ...rest }) => rest) };
     },
